@@ -1,0 +1,49 @@
+namespace Referrals.Core.Referrals;
+
+public enum ReferralStatus
+{
+    Received,
+    Routed,
+    NeedsTriage,
+    Notified,
+}
+
+/// <summary>Who caused a transition; recorded in the history so operators can tell people from the pipeline.</summary>
+public enum Actor
+{
+    Visitor,
+    System,
+    Specialist,
+    Operator,
+}
+
+public sealed record StatusChange(ReferralStatus Status, DateTimeOffset At, Actor Actor, string Reason);
+
+public static class StatusTransitions
+{
+    private static readonly Dictionary<ReferralStatus, ReferralStatus[]> Allowed = new()
+    {
+        [ReferralStatus.Received] = [ReferralStatus.Routed, ReferralStatus.NeedsTriage],
+        [ReferralStatus.Routed] = [ReferralStatus.Notified],
+        [ReferralStatus.NeedsTriage] = [],
+        [ReferralStatus.Notified] = [],
+    };
+
+    public static bool CanMove(ReferralStatus from, ReferralStatus to) => Allowed[from].Contains(to);
+
+    /// <summary>Throws when the move makes no sense, so that a bug never rewrites history silently.</summary>
+    public static void EnsureCanMove(ReferralStatus from, ReferralStatus to)
+    {
+        if (!CanMove(from, to))
+        {
+            throw new InvalidStatusTransitionException(from, to);
+        }
+    }
+}
+
+public sealed class InvalidStatusTransitionException(ReferralStatus from, ReferralStatus to)
+    : InvalidOperationException($"A referral cannot move from {from} to {to}.")
+{
+    public ReferralStatus From { get; } = from;
+    public ReferralStatus To { get; } = to;
+}

@@ -1,0 +1,177 @@
+using System.Text.Json.Nodes;
+using Referrals.DevHost.Functions;
+using Referrals.DevHost.Http;
+using Referrals.DevHost.MailSink;
+using Referrals.DevHost.Queues;
+using Referrals.DevHost.Storage;
+using Referrals.DevHost.Timers;
+using Referrals.Functions;
+using Referrals.Functions.Storage;
+
+namespace Referrals.DevHost;
+
+/// <summary>
+/// The local stand-in for the Functions host: the Functions project's own classes behind HTTP, queue and timer
+/// triggers read from its functions.metadata and host.json, with Azurite and a SendGrid mail sink beside them.
+/// </summary>
+public sealed partial class DevHostApp : IAsyncDisposable
+{
+    private readonly WebApplication web;
+    private readonly AzuriteProcess? azurite;
+
+    private DevHostApp(WebApplication web, AzuriteProcess? azurite, FunctionsApp functions, IReadOnlyList<string> httpRoutes, Uri baseAddress)
+    {
+        this.web = web;
+        this.azurite = azurite;
+        Functions = functions;
+        HttpRoutes = httpRoutes;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+    public FunctionsApp Functions { get; }
+    public IReadOnlyList<string> HttpRoutes { get; }
+    public IServiceProvider Services => web.Services;
+
+    /// <param name="overrides">Settings that win over every other source (tests use them).</param>
+    /// <param name="configureServices">Runs after the app's own registrations (tests swap services here).</param>
+    public static async Task<DevHostApp> StartAsync(
+        string[] args,
+        IReadOnlyDictionary<string, string?>? overrides = null,
+        Action<IServiceCollection>? configureServices = null,
+        CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var options = builder.Configuration.GetSection(DevHostOptions.Section).Get<DevHostOptions>() ?? new DevHostOptions();
+        var functionsPath = options.FunctionsAppPath ?? builder.Configuration[$"{DevHostOptions.Section}:FunctionsAppPath"]
+            ?? overrides?.GetValueOrDefault($"{DevHostOptions.Section}:FunctionsAppPath") ?? FunctionsApp.BuiltDirectory
+            ?? throw new InvalidOperationException("Set DevHost:FunctionsAppPath to the Functions project's build folder.");
+
+        // Core Tools' order: local.settings.json Values, then the environment and command line; tests' overrides last.
+        builder.Configuration.AddInMemoryCollection(ReadLocalSettings(functionsPath));
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddCommandLine(args);
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        options = builder.Configuration.GetSection(DevHostOptions.Section).Get<DevHostOptions>() ?? new DevHostOptions();
+        var baseAddress = new Uri($"http://127.0.0.1:{options.Port}/");
+        if (string.IsNullOrEmpty(builder.Configuration["Email:SendGridHost"]))
+        {
+            builder.Configuration["Email:SendGridHost"] = new Uri(baseAddress, MailSinkEndpoints.SendGridBasePath).ToString();
+        }
+
+        var connection = SettingNames.Connection(StorageNames.Connection, builder.Configuration);
+        var azurite = await EnsureStorageAsync(connection, options, functionsPath);
+        try
+        {
+            var functions = FunctionsApp.Load(functionsPath, Environment.ProcessorCount);
+            var invokers = functions.Functions.Select(f => FunctionInvoker.Create(f, functionsPath)).ToList();
+
+            builder.Services.AddReferralPipeline(builder.Configuration);
+            builder.Services.AddMvc(); // as ConfigureFunctionsWebApplication does, so IActionResult executes the same way
+            builder.Services.AddSingleton(functions);
+            builder.Services.AddSingleton<IReadOnlyList<FunctionInvoker>>(invokers);
+            builder.Services.AddSingleton<QueueTriggerService>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueTriggerService>());
+            builder.Services.AddHostedService<TimerTriggerService>();
+            builder.Services.AddSingleton<MailStore>();
+            builder.Services.Configure<HttpKeyOptions>(builder.Configuration.GetSection($"{DevHostOptions.Section}:Keys"));
+            builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownGrace + TimeSpan.FromSeconds(5));
+            builder.WebHost.UseUrls(baseAddress.ToString().TrimEnd('/'));
+            configureServices?.Invoke(builder.Services);
+
+            var web = builder.Build();
+            var routes = HttpTriggerEndpoints.Map(web, functions, invokers);
+            MailSinkEndpoints.Map(web);
+
+            var queues = functions.Functions.Where(f => f.Trigger.Type.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
+                .Select(f => SettingNames.Resolve(f.Trigger.Get("queueName")!, builder.Configuration))
+                .Concat(StorageNames.Queues);
+            await StorageBootstrap.CreateAsync(connection, queues, StorageNames.Tables, cancellationToken);
+            await web.StartAsync(cancellationToken);
+            return new DevHostApp(web, azurite, functions, routes, baseAddress);
+        }
+        catch
+        {
+            if (azurite is not null)
+            {
+                await azurite.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    public Task WaitForShutdownAsync() => web.WaitForShutdownAsync();
+
+    public void PrintBanner(TextWriter output)
+    {
+        output.WriteLine();
+        output.WriteLine("Referrals DevHost is running (Ctrl+C to stop).");
+        output.WriteLine($"Functions app: {Functions.Directory}");
+        output.WriteLine();
+        output.WriteLine("Functions:");
+        foreach (var function in Functions.Functions)
+        {
+            var trigger = function.Trigger;
+            var detail = trigger.Type.ToLowerInvariant() switch
+            {
+                "httptrigger" => $"{string.Join(",", trigger.Raw["methods"]?.AsArray().Select(m => m!.ToString().ToUpperInvariant()) ?? ["ANY"])} {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/{trigger.Get("route") ?? function.Name}")} ({trigger.Get("authLevel")})",
+                "queuetrigger" => $"queue {trigger.Get("queueName")}",
+                "timertrigger" => $"schedule {trigger.Get("schedule")}{(trigger.Get("runOnStartup") == "true" ? ", runs on startup" : "")}",
+                _ => trigger.Type,
+            };
+            output.WriteLine($"  {function.Name,-28} [{trigger.Type}] {detail}");
+        }
+
+        output.WriteLine();
+        output.WriteLine($"Submit a referral: POST {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/referrals")}");
+        output.WriteLine($"Mail viewer:       {new Uri(BaseAddress, MailSinkEndpoints.ViewerPath)}");
+        output.WriteLine(azurite is null ? "Storage:           using the storage emulator that was already running" : $"Storage:           Azurite started on queue port {azurite.Endpoints.QueuePort}");
+        output.WriteLine();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await web.StopAsync();
+        await web.DisposeAsync();
+        if (azurite is not null)
+        {
+            await azurite.DisposeAsync();
+        }
+    }
+
+    private static Dictionary<string, string?> ReadLocalSettings(string functionsPath)
+    {
+        var path = Path.Combine(functionsPath, "local.settings.json");
+        var values = new Dictionary<string, string?>();
+        if (File.Exists(path) && JsonNode.Parse(File.ReadAllText(path))?["Values"] is JsonObject settings)
+        {
+            foreach (var (key, value) in settings)
+            {
+                // As in App Service, "__" separates configuration sections.
+                values[key.Replace("__", ":", StringComparison.Ordinal)] = value?.ToString();
+            }
+        }
+
+        return values;
+    }
+
+    private static async Task<AzuriteProcess?> EnsureStorageAsync(string connection, DevHostOptions options, string functionsPath)
+    {
+        var endpoints = StorageEndpoints.FromConnectionString(connection);
+        if (endpoints is null || await AzuriteProcess.IsAnsweringAsync(endpoints) || !options.Azurite.AutoStart)
+        {
+            return null;
+        }
+
+        var executable = AzuriteProcess.FindExecutable(functionsPath) ?? AzuriteProcess.FindExecutable(AppContext.BaseDirectory)
+            ?? throw new InvalidOperationException("No storage emulator answers and Azurite is not installed: run 'npm ci' in the repository first.");
+        var repoRoot = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(executable)!, "..", ".."));
+        var data = options.Azurite.InMemory ? null : options.Azurite.DataFolder ?? Path.Combine(repoRoot, ".azurite");
+        return await AzuriteProcess.StartAsync(executable, endpoints, data);
+    }
+}

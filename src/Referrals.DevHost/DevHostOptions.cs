@@ -1,0 +1,30 @@
+namespace Referrals.DevHost;
+
+/// <summary>Settings of the DevHost itself (section "DevHost"); the Functions app's own settings sit beside it.</summary>
+public sealed class DevHostOptions
+{
+    public const string Section = "DevHost";
+
+    /// <summary>Kestrel port on 127.0.0.1; 7071 like Core Tools.</summary>
+    public int Port { get; set; } = 7071;
+
+    /// <summary>The Functions build folder; by default the one this DevHost was built against.</summary>
+    public string? FunctionsAppPath { get; set; }
+
+    /// <summary>How long in-flight invocations may run on after Ctrl+C before they are cancelled and their messages released.</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    public AzuriteOptions Azurite { get; set; } = new();
+}
+
+public sealed class AzuriteOptions
+{
+    /// <summary>Start Azurite when no emulator answers on the connection's ports.</summary>
+    public bool AutoStart { get; set; } = true;
+
+    /// <summary>Keep data in memory. Only for short runs: Azurite freezes under message churn in this mode.</summary>
+    public bool InMemory { get; set; }
+
+    /// <summary>Where Azurite keeps its data; by default .azurite/ in the repository (git-ignored).</summary>
+    public string? DataFolder { get; set; }
+}

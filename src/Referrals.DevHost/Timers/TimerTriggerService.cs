@@ -1,0 +1,95 @@
+using System.Globalization;
+using Microsoft.Azure.Functions.Worker;
+using NCrontab;
+using Referrals.DevHost.Functions;
+
+namespace Referrals.DevHost.Timers;
+
+/// <summary>
+/// Runs each timerTrigger on its schedule: six-field NCrontab expressions (seconds first) or a TimeSpan, in UTC as on
+/// Azure. runOnStartup invokes once at start. Like the host's singleton timer, an invocation never overlaps the next.
+/// </summary>
+public sealed partial class TimerTriggerService(
+    IReadOnlyList<FunctionInvoker> invokers,
+    IConfiguration configuration,
+    IServiceScopeFactory scopes,
+    TimeProvider clock,
+    ILogger<TimerTriggerService> logger) : BackgroundService
+{
+    public static Func<DateTime, DateTime> ParseSchedule(string schedule)
+    {
+        if (TimeSpan.TryParse(schedule, CultureInfo.InvariantCulture, out var interval) && !schedule.Contains(' ', StringComparison.Ordinal))
+        {
+            return last => last + interval;
+        }
+
+        var cron = CrontabSchedule.Parse(schedule, new CrontabSchedule.ParseOptions { IncludingSeconds = true });
+        return cron.GetNextOccurrence;
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(invokers
+            .Where(i => string.Equals(i.Metadata.Trigger.Type, "timerTrigger", StringComparison.OrdinalIgnoreCase))
+            .Select(i => Task.Run(() => RunAsync(i, stoppingToken), CancellationToken.None)));
+
+    private async Task RunAsync(FunctionInvoker invoker, CancellationToken stopping)
+    {
+        var trigger = invoker.Metadata.Trigger;
+        var next = ParseSchedule(SettingNames.Resolve(trigger.Get("schedule")!, configuration));
+        var last = clock.GetUtcNow().UtcDateTime;
+        if (bool.TryParse(trigger.Get("runOnStartup"), out var runOnStartup) && runOnStartup)
+        {
+            await InvokeAsync(invoker, last, next(last), stopping);
+        }
+
+        while (!stopping.IsCancellationRequested)
+        {
+            var due = next(clock.GetUtcNow().UtcDateTime);
+            try
+            {
+                var wait = due - clock.GetUtcNow().UtcDateTime;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, clock, stopping);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            await InvokeAsync(invoker, last, next(due), stopping);
+            last = due;
+        }
+    }
+
+    private async Task InvokeAsync(FunctionInvoker invoker, DateTime last, DateTime next, CancellationToken stopping)
+    {
+        var timer = new TimerInfo
+        {
+            ScheduleStatus = new ScheduleStatus { Last = last, Next = next, LastUpdated = clock.GetUtcNow().UtcDateTime },
+            IsPastDue = false,
+        };
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await invoker.InvokeAsync(scope.ServiceProvider, parameter =>
+                parameter.ParameterType == typeof(TimerInfo) ? timer
+                : parameter.ParameterType == typeof(CancellationToken) ? stopping
+                : parameter.ParameterType == typeof(FunctionContext) ? new DevHostFunctionContext(invoker.Metadata.Name, scope.ServiceProvider, stopping)
+                : throw new InvalidOperationException($"Function {invoker.Metadata.Name}: the DevHost cannot bind parameter '{parameter.Name}' of a timer trigger."));
+            LogRan(invoker.Metadata.Name, next);
+        }
+        catch (Exception e) when (!stopping.IsCancellationRequested)
+        {
+            // A failed timer run is logged and the schedule goes on, as in the host.
+            LogFailed(e, invoker.Metadata.Name);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Timer {FunctionName} ran; next run at {Next:u}")]
+    private partial void LogRan(string functionName, DateTime next);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Timer {FunctionName} failed")]
+    private partial void LogFailed(Exception exception, string functionName);
+}

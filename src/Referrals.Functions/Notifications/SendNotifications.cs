@@ -1,0 +1,80 @@
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Referrals.Core.Email;
+using Referrals.Core.Referrals;
+using Referrals.Functions.Routing;
+using Referrals.Functions.Storage;
+
+namespace Referrals.Functions.Notifications;
+
+/// <summary>
+/// Sends a routed referral's emails. Each kind is recorded in the ledger once SendGrid accepted it, so a redelivered
+/// message only sends what is still missing.
+/// </summary>
+public sealed partial class SendNotifications(
+    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
+    [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
+    SpecialistDirectory directory,
+    EmailSender sender,
+    IOptions<EmailOptions> options,
+    TimeProvider clock,
+    ILogger<SendNotifications> logger)
+{
+    [Function(nameof(SendNotifications))]
+    public async Task Run(
+        [QueueTrigger(StorageNames.NotificationQueue, Connection = StorageNames.Connection)] ReferralMessage message,
+        CancellationToken cancellationToken)
+    {
+        var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
+            ?? throw new InvalidOperationException($"Referral {message.ReferralId} does not exist.");
+
+        foreach (var email in await ComposeAsync(referral.ToReferral(), cancellationToken))
+        {
+            var sent = await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(referral.PartitionKey, email.Kind.ToString(), cancellationToken: cancellationToken);
+            if (sent.HasValue)
+            {
+                continue;
+            }
+
+            var providerId = await sender.SendAsync(email, cancellationToken);
+            await ledger.UpsertEntityAsync(
+                new EmailLedgerEntity { PartitionKey = referral.PartitionKey, RowKey = email.Kind.ToString(), SentAt = clock.GetUtcNow(), ProviderMessageId = providerId },
+                TableUpdateMode.Replace,
+                cancellationToken);
+            LogSent(referral.PartitionKey, email.Kind);
+        }
+
+        if (referral.CurrentStatus == ReferralStatus.Routed)
+        {
+            await referrals.TransitionAsync(
+                referral,
+                new StatusChange(ReferralStatus.Notified, clock.GetUtcNow(), Actor.System, "Visitor and specialist emailed."),
+                update: null,
+                cancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyList<EmailMessage>> ComposeAsync(Referral referral, CancellationToken cancellationToken)
+    {
+        var emails = new List<EmailMessage> { EmailContent.VisitorConfirmation(referral) };
+        if (referral.Status == ReferralStatus.NeedsTriage)
+        {
+            emails.Add(EmailContent.TriageNotice(referral, options.Value.TriageAddress));
+        }
+        else if (referral.AssignedSpecialistId is { } specialistId)
+        {
+            var specialist = await directory.FindAsync(specialistId, cancellationToken)
+                ?? throw new InvalidOperationException($"Specialist {specialistId} assigned to referral {referral.Id} is no longer in the directory.");
+            emails.Add(EmailContent.SpecialistNewReferral(referral, specialist.Email, specialist.Name));
+        }
+
+        return emails;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId}: {Kind} email accepted by SendGrid")]
+    private partial void LogSent(string referralId, EmailKind kind);
+}

@@ -1,0 +1,106 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Referrals.Functions.Notifications;
+using Referrals.Functions.Routing;
+using Referrals.Functions.Storage;
+using SendGrid;
+
+namespace Referrals.Functions;
+
+/// <summary>The one composition root for the pipeline; the Functions host and the DevHost both call it.</summary>
+public static class ReferralPipeline
+{
+    public static IServiceCollection AddReferralPipeline(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddProblemDetails();
+
+        var connection = configuration[StorageNames.Connection];
+        services.AddSingleton(_ => new TableServiceClient(connection));
+        services.AddSingleton(_ => new QueueServiceClient(connection, new QueueClientOptions
+        {
+            // The queue trigger decodes Base64 by default (host.json extensions.queues.messageEncoding).
+            MessageEncoding = QueueMessageEncoding.Base64,
+        }));
+        foreach (var table in StorageNames.Tables)
+        {
+            services.AddKeyedSingleton(table, (sp, _) => sp.GetRequiredService<TableServiceClient>().GetTableClient(table));
+        }
+
+        foreach (var queue in StorageNames.Queues)
+        {
+            services.AddKeyedSingleton(queue, (sp, _) => sp.GetRequiredService<QueueServiceClient>().GetQueueClient(queue));
+        }
+
+        services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DirectoryOptions>().BindConfiguration(DirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddHttpClient(EmailSender.HttpClientName)
+            .AddResilienceHandler(EmailSender.HttpClientName, ConfigureSendGridPipeline);
+        services.AddSingleton<ISendGridClient>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<EmailOptions>>().Value;
+            var http = sp.GetRequiredService<IHttpClientFactory>().CreateClient(EmailSender.HttpClientName);
+            return new SendGridClient(http, new SendGridClientOptions { ApiKey = options.SendGridApiKey, Host = options.SendGridHost });
+        });
+        services.AddSingleton<EmailSender>();
+        services.AddSingleton<SpecialistDirectory>();
+        return services;
+    }
+
+    /// <summary>
+    /// A short inner retry: the queue's dequeue count is the outer one, so a long inner retry would only hold the message.
+    /// </summary>
+    private static void ConfigureSendGridPipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline)
+    {
+        pipeline
+            .AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = 2,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(500),
+                ShouldRetryAfterHeader = true,
+            })
+            .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+            {
+                FailureRatio = 0.5,
+                MinimumThroughput = 10,
+                SamplingDuration = TimeSpan.FromSeconds(30),
+                BreakDuration = TimeSpan.FromSeconds(15),
+            })
+            .AddTimeout(TimeSpan.FromSeconds(10));
+    }
+}
+
+public sealed class EmailOptions
+{
+    public const string Section = "Email";
+
+    [Required] public string SendGridApiKey { get; set; } = "";
+
+    /// <summary>SendGrid's API base address; the DevHost points it at its local mail sink.</summary>
+    [Required, Url] public string SendGridHost { get; set; } = "https://api.sendgrid.com";
+
+    [Required, EmailAddress] public string FromAddress { get; set; } = "";
+    [Required] public string FromName { get; set; } = "";
+    [Required, EmailAddress] public string TriageAddress { get; set; } = "";
+}
+
+public sealed class DirectoryOptions
+{
+    public const string Section = "Directory";
+
+    /// <summary>The specialists data file, relative to the app's folder unless rooted.</summary>
+    [Required] public string SpecialistsFile { get; set; } = Path.Combine("data", "specialists.json");
+
+    public string SpecialistsFilePath => Path.IsPathRooted(SpecialistsFile) ? SpecialistsFile : Path.Combine(AppContext.BaseDirectory, SpecialistsFile);
+}

@@ -1,0 +1,59 @@
+using Azure;
+using Azure.Data.Tables;
+using Referrals.Core.Referrals;
+
+namespace Referrals.Functions.Storage;
+
+/// <summary>Reads and writes referral partitions: the referral row plus its append-only history rows.</summary>
+public static class ReferralTable
+{
+    public static async Task AddNewAsync(this TableClient table, ReferralEntity referral, StatusChange received, CancellationToken cancellationToken)
+    {
+        referral.HistoryCount = 1;
+        await table.SubmitTransactionAsync(
+            [
+                new TableTransactionAction(TableTransactionActionType.Add, referral),
+                new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, 1, received)),
+            ],
+            cancellationToken);
+    }
+
+    public static async Task<ReferralEntity?> FindReferralAsync(this TableClient table, string referralId, CancellationToken cancellationToken)
+    {
+        var response = await table.GetEntityIfExistsAsync<ReferralEntity>(referralId, ReferralEntity.RowKeyValue, cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value : null;
+    }
+
+    public static async Task<IReadOnlyList<StatusChange>> GetHistoryAsync(this TableClient table, string referralId, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {referralId} and RowKey ge {HistoryEntity.RowKeyPrefix} and RowKey lt {HistoryEntity.RowKeyPrefix + "~"}");
+        var history = new List<StatusChange>();
+        await foreach (var row in table.QueryAsync<HistoryEntity>(filter, cancellationToken: cancellationToken))
+        {
+            history.Add(row.ToStatusChange());
+        }
+
+        return history;
+    }
+
+    /// <summary>
+    /// Moves a referral to a new status and appends the history entry in one transaction. The ETag makes a concurrent
+    /// writer fail with 412 instead of overwriting; the caller's queue retry then re-reads and decides again.
+    /// </summary>
+    public static async Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, CancellationToken cancellationToken)
+    {
+        StatusTransitions.EnsureCanMove(referral.CurrentStatus, change.Status);
+        referral.Status = change.Status.ToString();
+        update?.Invoke(referral);
+        referral.HistoryCount++;
+        await table.SubmitTransactionAsync(
+            [
+                new TableTransactionAction(TableTransactionActionType.UpdateMerge, referral, referral.ETag),
+                new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, referral.HistoryCount, change)),
+            ],
+            cancellationToken);
+    }
+
+    public static bool IsConflict(this RequestFailedException exception) => exception.Status is 409 or 412;
+}

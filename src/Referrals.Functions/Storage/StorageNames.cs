@@ -1,0 +1,21 @@
+namespace Referrals.Functions.Storage;
+
+/// <summary>The queues and tables the pipeline uses. Infra and the DevHost create exactly these.</summary>
+public static class StorageNames
+{
+    public const string IntakeQueue = "referral-intake";
+    public const string NotificationQueue = "referral-notifications";
+
+    public const string ReferralsTable = "Referrals";
+    public const string SpecialistsTable = "Specialists";
+    public const string EmailLedgerTable = "EmailLedger";
+
+    /// <summary>The app setting that holds the storage connection, as the Functions host names it.</summary>
+    public const string Connection = "AzureWebJobsStorage";
+
+    public static IReadOnlyList<string> Queues { get; } = [IntakeQueue, NotificationQueue];
+    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable];
+}
+
+/// <summary>Queue messages carry ids only: a queue is no place for personal data.</summary>
+public sealed record ReferralMessage(string ReferralId);
