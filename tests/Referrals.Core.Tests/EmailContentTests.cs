@@ -1,0 +1,53 @@
+using Referrals.Core.Email;
+using Referrals.Core.Referrals;
+
+namespace Referrals.Core.Tests;
+
+public class EmailContentTests
+{
+    private static readonly Referral Referral =
+        new("R-7K3M9-QXD2A", "<b>Jane</b> O'Neil", "jane@example.com", "NY", Treatments.Esketamine.Code, ReferralStatus.Routed, DateTimeOffset.UnixEpoch, "sp-001");
+
+    public static TheoryData<EmailMessage> AllEmails() =>
+    [
+        EmailContent.VisitorConfirmation(Referral),
+        EmailContent.SpecialistNewReferral(Referral, "dr@example.org", "Dr Who"),
+        EmailContent.TriageNotice(Referral, "triage@example.org"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(AllEmails))]
+    public void Every_email_carries_the_reference_and_no_health_details(EmailMessage email)
+    {
+        Assert.Contains(Referral.Id, email.Subject);
+        Assert.Contains(Referral.Id, email.Text);
+        Assert.Contains(Referral.Id, email.Html);
+        foreach (var part in new[] { email.Subject, email.Text, email.Html })
+        {
+            Assert.DoesNotContain("esketamine", part, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("New York", part);
+            Assert.DoesNotContain(Referral.Email, part);
+        }
+
+        Assert.DoesNotContain("Jane", email.Subject);
+    }
+
+    [Fact]
+    public void Visitor_values_are_html_encoded()
+    {
+        var email = EmailContent.VisitorConfirmation(Referral);
+
+        Assert.Contains("&lt;b&gt;Jane&lt;/b&gt; O&#39;Neil", email.Html);
+        Assert.DoesNotContain("<b>Jane</b>", email.Html);
+    }
+
+    [Fact]
+    public void The_visitor_confirmation_shows_crisis_resources()
+    {
+        var email = EmailContent.VisitorConfirmation(Referral);
+
+        Assert.Contains("988", email.Text);
+        Assert.Contains("911", email.Html);
+        Assert.Equal("jane@example.com", email.ToAddress);
+    }
+}

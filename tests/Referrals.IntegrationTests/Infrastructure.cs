@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Sockets;
+using Referrals.DevHost;
+using Referrals.DevHost.Storage;
+
+namespace Referrals.IntegrationTests;
+
+/// <summary>A real Azurite on free ports with its own temporary data folder, stopped and removed afterwards.</summary>
+public sealed class AzuriteInstance : IAsyncDisposable
+{
+    private readonly AzuriteProcess process;
+    private readonly string dataFolder;
+
+    private AzuriteInstance(AzuriteProcess process, string dataFolder)
+    {
+        this.process = process;
+        this.dataFolder = dataFolder;
+    }
+
+    public string ConnectionString => process.Endpoints.ConnectionString;
+
+    public static async Task<AzuriteInstance> StartAsync()
+    {
+        var executable = AzuriteProcess.FindExecutable(AppContext.BaseDirectory)
+            ?? throw new InvalidOperationException("Azurite is not installed: run 'npm ci' at the repository root.");
+        var folder = Path.Combine(Path.GetTempPath(), "referrals-azurite-" + Guid.NewGuid().ToString("N"));
+        // Disk mode: in-memory Azurite freezes under message churn (shared/docs/azurite-notes.md).
+        var process = await AzuriteProcess.StartAsync(executable, new StorageEndpoints(FreePort.Next(), FreePort.Next(), FreePort.Next()), folder);
+        return new AzuriteInstance(process, folder);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await process.DisposeAsync();
+        try
+        {
+            Directory.Delete(dataFolder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open by the exiting process; the OS cleans temp folders eventually.
+        }
+    }
+}
+
+public static class FreePort
+{
+    public static int Next()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Keys the test DevHost is configured with.</summary>
+public static class TestKeys
+{
+    public const string Master = "test-master-key";
+    public const string Host = "test-host-key";
+    public const string QueueHealthFunction = "test-queue-health-key";
+    public const string SendGrid = "SG.test-key";
+}
+
+/// <summary>One Azurite and one DevHost running the real Functions app, shared by the tests of a collection.</summary>
+public sealed class PipelineFixture : IAsyncLifetime
+{
+    public AzuriteInstance Azurite { get; private set; } = null!;
+    public DevHostApp Host { get; private set; } = null!;
+    public HttpClient Http { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Azurite = await AzuriteInstance.StartAsync();
+        Host = await DevHostApp.StartAsync([], new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["DevHost:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DevHost:Azurite:AutoStart"] = "false",
+            ["DevHost:ShutdownGrace"] = "00:00:05",
+            ["DevHost:Keys:Master"] = TestKeys.Master,
+            ["DevHost:Keys:Host:default"] = TestKeys.Host,
+            ["DevHost:Keys:Functions:GetQueueHealth:default"] = TestKeys.QueueHealthFunction,
+            ["Email:SendGridApiKey"] = TestKeys.SendGrid,
+            ["Email:FromAddress"] = "referrals@clinic.test",
+            ["Email:FromName"] = "Clinic referrals",
+            ["Email:TriageAddress"] = "triage@clinic.test",
+        });
+        Http = new HttpClient { BaseAddress = Host.BaseAddress };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await Host.DisposeAsync();
+        await Azurite.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "pipeline";
+}
+
+public static class Eventually
+{
+    /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes.</summary>
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            var value = await probe();
+            if (condition(value))
+            {
+                return value;
+            }
+
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out after {timeout} waiting for {what}; last value: {value}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
