@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace Referrals.DevHost.Functions;
 
 /// <summary>One binding of a function, as functions.metadata lists it; trigger-specific fields stay in <see cref="Raw"/>.</summary>
-public sealed record BindingMetadata(string Name, string Type, string Direction, JsonObject Raw)
+public sealed record FunctionBinding(string Name, string Type, string Direction, JsonObject Raw)
 {
     public string? Get(string property) =>
         Raw.FirstOrDefault(p => string.Equals(p.Key, property, StringComparison.OrdinalIgnoreCase)).Value?.ToString();
@@ -13,9 +13,9 @@ public sealed record BindingMetadata(string Name, string Type, string Direction,
     public bool IsTrigger => Type.EndsWith("Trigger", StringComparison.OrdinalIgnoreCase);
 }
 
-public sealed record FunctionMetadata(string Name, string ScriptFile, string EntryPoint, IReadOnlyList<BindingMetadata> Bindings)
+public sealed record FunctionMetadata(string Name, string ScriptFile, string EntryPoint, IReadOnlyList<FunctionBinding> Bindings)
 {
-    public BindingMetadata Trigger => Bindings.Single(b => b.IsTrigger);
+    public FunctionBinding Trigger => Bindings.Single(b => b.IsTrigger);
 }
 
 /// <summary>The settings of host.json that the DevHost honours, with the Functions host's defaults.</summary>
@@ -70,7 +70,7 @@ public sealed class FunctionsApp
                 (string)f["name"]!,
                 (string)f["scriptFile"]!,
                 (string)f["entryPoint"]!,
-                f["bindings"]!.AsArray().Select(b => b!.AsObject()).Select(b => new BindingMetadata(
+                f["bindings"]!.AsArray().Select(b => b!.AsObject()).Select(b => new FunctionBinding(
                     (string)b["name"]!, (string)b["type"]!, (string)b["direction"]!, b)).ToList()))
             .ToList();
 
