@@ -152,3 +152,20 @@ public class DiscoveryTests(PipelineFixture fixture)
         Assert.Contains(fixture.Host.Functions.Functions, f => f.Trigger.Type == "timerTrigger" && f.Name == "SyncSpecialistDirectory");
     }
 }
+
+/// <summary>The Functions build output stays a valid Functions app, so `func start` works wherever Core Tools exists.</summary>
+[Collection(PipelineCollection.Name)]
+public class FunctionsBuildOutputTests(PipelineFixture fixture)
+{
+    [Theory]
+    [InlineData("functions.metadata")]
+    [InlineData("worker.config.json")]
+    [InlineData("extensions.json")]
+    [InlineData("host.json")]
+    [InlineData("Referrals.Functions.dll")]
+    [InlineData("data/specialists.json")]
+    public void The_build_output_has(string file)
+    {
+        Assert.True(File.Exists(Path.Combine(fixture.Host.Functions.Directory, file)), $"{file} is missing from {fixture.Host.Functions.Directory}");
+    }
+}
