@@ -83,7 +83,10 @@ public sealed partial class DevHostApp : IAsyncDisposable
             builder.WebHost.UseUrls(baseAddress.ToString().TrimEnd('/'));
             configureServices?.Invoke(builder.Services);
 
+            // As ConfigureFunctionsWebApplication does: the client address comes from X-Forwarded-For behind a proxy.
+            builder.Services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o => o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.All);
             var web = builder.Build();
+            web.UseForwardedHeaders();
             var routes = HttpTriggerEndpoints.Map(web, functions, invokers);
             MailSinkEndpoints.Map(web);
 
@@ -128,7 +131,8 @@ public sealed partial class DevHostApp : IAsyncDisposable
         }
 
         output.WriteLine();
-        output.WriteLine($"Submit a referral: POST {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/referrals")}");
+        output.WriteLine($"Interest form:     {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/interest")}");
+        output.WriteLine($"Learn-more link:   {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/learn-more/iv-ketamine-infusion?post=ketamine-therapy")}");
         output.WriteLine($"Mail viewer:       {new Uri(BaseAddress, MailSinkEndpoints.ViewerPath)}");
         output.WriteLine(azurite is null ? "Storage:           using the storage emulator that was already running" : $"Storage:           Azurite started on queue port {azurite.Endpoints.QueuePort}");
         output.WriteLine();

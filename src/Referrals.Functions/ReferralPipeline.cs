@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
@@ -53,6 +54,10 @@ public static class ReferralPipeline
         });
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SpecialistDirectory>();
+
+        services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IntakeGuards>();
+        services.AddTransient<InterestForm>();
         return services;
     }
 

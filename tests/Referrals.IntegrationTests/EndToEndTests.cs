@@ -12,7 +12,7 @@ public class EndToEndTests(PipelineFixture fixture)
     private readonly HttpClient http = fixture.Http;
 
     private static object Submission(string email, string state = "NY", string treatment = "iv-ketamine-infusion") =>
-        new { name = "Jane Doe", email, state, treatment, consent = true };
+        new { name = "Jane Doe", email, state, treatment, consent = true, privacyAcknowledged = true, adult = true };
 
     [Fact]
     public async Task A_referral_flows_from_post_to_two_emails_in_the_mail_viewer()
@@ -66,7 +66,7 @@ public class EndToEndTests(PipelineFixture fixture)
     public async Task The_anonymous_status_resource_shows_no_personal_data()
     {
         var email = $"private-{Guid.NewGuid():N}@example.com";
-        var response = await http.PostAsJsonAsync("/api/referrals", new { name = "Zebulon Quix", email, state = "CA", treatment = "esketamine-nasal-spray", consent = true });
+        var response = await http.PostAsJsonAsync("/api/referrals", new { name = "Zebulon Quix", email, state = "CA", treatment = "esketamine-nasal-spray", consent = true, privacyAcknowledged = true, adult = true });
         var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.ToString();
 
         var text = await http.GetStringAsync($"/api/referrals/{id}");
@@ -86,7 +86,7 @@ public class EndToEndTests(PipelineFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
         var problem = await response.Content.ReadFromJsonAsync<JsonObject>();
-        Assert.Equal(["consent", "email", "name", "state"], problem!["errors"]!.AsObject().Select(e => e.Key).Order());
+        Assert.Equal(["adult", "consent", "email", "name", "privacyAcknowledged", "state"], problem!["errors"]!.AsObject().Select(e => e.Key).Order());
     }
 
     [Fact]

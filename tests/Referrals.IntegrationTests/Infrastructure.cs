@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
 using Referrals.DevHost;
 using Referrals.DevHost.Storage;
 
@@ -65,16 +67,28 @@ public static class TestKeys
 /// <summary>One Azurite and one DevHost running the real Functions app, shared by the tests of a collection.</summary>
 public sealed class PipelineFixture : IAsyncLifetime
 {
+    public const string BlogOrigin = "https://blog.clinic.test";
+    public static readonly TimeSpan MinimumFillTime = TimeSpan.FromMilliseconds(500);
+
     public AzuriteInstance Azurite { get; private set; } = null!;
     public DevHostApp Host { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
+    public FakeLogCollector Logs => Host.Services.GetRequiredService<FakeLogCollector>();
 
     public async Task InitializeAsync()
     {
         Azurite = await AzuriteInstance.StartAsync();
-        Host = await DevHostApp.StartAsync([], new Dictionary<string, string?>
+        Host = await StartHostAsync(Azurite);
+        // Each request comes from its own client address unless a test sets one, so the per-client rate limit
+        // only bites in the test about it.
+        Http = new HttpClient(new DistinctClientHandler { InnerHandler = new HttpClientHandler { AllowAutoRedirect = false } }) { BaseAddress = Host.BaseAddress };
+    }
+
+    /// <summary>A DevHost running the real app against <paramref name="azurite"/>; tests may swap services.</summary>
+    public static Task<DevHostApp> StartHostAsync(AzuriteInstance azurite, Action<IServiceCollection>? configureServices = null) =>
+        DevHostApp.StartAsync([], new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["DevHost:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["DevHost:Azurite:AutoStart"] = "false",
             ["DevHost:ShutdownGrace"] = "00:00:05",
@@ -85,9 +99,14 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Email:FromAddress"] = "referrals@clinic.test",
             ["Email:FromName"] = "Clinic referrals",
             ["Email:TriageAddress"] = "triage@clinic.test",
+            ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
+            ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
+            ["Intake:AllowedOrigins:0"] = BlogOrigin,
+        }, services =>
+        {
+            services.AddFakeLogging();
+            configureServices?.Invoke(services);
         });
-        Http = new HttpClient { BaseAddress = Host.BaseAddress };
-    }
 
     public async Task DisposeAsync()
     {
@@ -101,6 +120,23 @@ public sealed class PipelineFixture : IAsyncLifetime
 public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
 {
     public const string Name = "pipeline";
+}
+
+/// <summary>Gives each request a distinct X-Forwarded-For address unless the test set one.</summary>
+public sealed class DistinctClientHandler : DelegatingHandler
+{
+    private static int next;
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (!request.Headers.Contains("X-Forwarded-For"))
+        {
+            var n = Interlocked.Increment(ref next);
+            request.Headers.Add("X-Forwarded-For", $"2001:db8::{n:x}"); // documentation prefix: a label, never dialled
+        }
+
+        return base.SendAsync(request, cancellationToken);
+    }
 }
 
 public static class Eventually

@@ -1,12 +1,48 @@
 using System.Net.Mail;
+using PhoneNumbers;
 
 namespace Referrals.Core.Referrals;
 
-/// <summary>What a visitor posts. Every field is optional here so that validation, not deserialization, reports what is missing.</summary>
-public sealed record ReferralSubmission(string? Name, string? Email, string? State, string? Treatment, bool? Consent);
+public enum ContactMethod
+{
+    Email,
+    Phone,
+    Text,
+}
 
-/// <summary>A submission that passed validation, with normalised values.</summary>
-public sealed record ValidReferral(string Name, string Email, string State, string Treatment);
+/// <summary>
+/// What a visitor posts, from the form or as JSON. Every field is optional here so that validation, not parsing,
+/// reports what is missing.
+/// </summary>
+public sealed record ReferralSubmission(
+    string? Name,
+    string? Email,
+    string? State,
+    string? Treatment,
+    bool? Consent,
+    string? Phone = null,
+    string? ContactMethod = null,
+    string? Insurance = null,
+    string? Message = null,
+    bool? PrivacyAcknowledged = null,
+    bool? Adult = null,
+    bool? Urgent = null,
+    string? Topic = null,
+    string? Post = null,
+    IReadOnlyDictionary<string, string>? Utm = null);
+
+/// <summary>A submission that passed validation, with normalised values (phone in E.164).</summary>
+public sealed record ValidReferral(
+    string Name,
+    string Email,
+    string State,
+    string Treatment,
+    string? Phone = null,
+    ContactMethod ContactMethod = ContactMethod.Email,
+    string? Insurance = null,
+    string? Message = null,
+    bool Urgent = false,
+    SourceAttribution? Source = null);
 
 public sealed record ValidationOutcome(ValidReferral? Referral, IReadOnlyDictionary<string, string[]> Errors)
 {
@@ -17,63 +53,171 @@ public static class ReferralValidator
 {
     public const int MaxNameLength = 100;
     public const int MaxEmailLength = 254;
+    public const int MaxPhoneLength = 30;
+    public const int MaxInsuranceLength = 100;
+    public const int MaxMessageLength = 1000;
+    public const int MaxPostLength = 200;
 
+    private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
+
+    /// <summary>Validates everything and reports each field's first problem, in words a visitor can act on.</summary>
     public static ValidationOutcome Validate(ReferralSubmission submission)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        void Fail(string field, string message) => errors.TryAdd(field, [message]);
 
-        var name = submission.Name?.Trim();
-        if (string.IsNullOrEmpty(name))
+        var name = SingleLine("name", "Name", submission.Name, MaxNameLength, required: "Enter your name.", Fail);
+        var email = SingleLine("email", "Email address", submission.Email, MaxEmailLength, required: "Enter your email address.", Fail);
+        if (email is not null && !IsEmailAddress(email))
         {
-            errors["name"] = ["Enter your name."];
-        }
-        else if (name.Length > MaxNameLength)
-        {
-            errors["name"] = [$"Name must be {MaxNameLength} characters or fewer."];
-        }
-        else if (name.Any(char.IsControl))
-        {
-            errors["name"] = ["Name must be on one line, without control characters."];
+            Fail("email", "Enter an email address like name@example.com.");
         }
 
-        var email = submission.Email?.Trim();
-        if (string.IsNullOrEmpty(email))
+        var phoneText = SingleLine("phone", "Phone number", submission.Phone, MaxPhoneLength, required: null, Fail);
+        var phone = phoneText is null ? null : NormalisePhone(phoneText);
+        if (phoneText is not null && phone is null)
         {
-            errors["email"] = ["Enter your email address."];
-        }
-        else if (email.Length > MaxEmailLength || email.Any(char.IsControl) || !IsEmailAddress(email))
-        {
-            errors["email"] = ["Enter an email address like name@example.com."];
+            Fail("phone", "Enter a US phone number like 555 123 4567, or leave it empty.");
         }
 
-        var state = submission.State?.Trim();
-        if (string.IsNullOrEmpty(state))
+        var state = SingleLine("state", "State", submission.State, 2 + 20, required: "Choose the US state you live in.", Fail);
+        if (state is not null && !UsStates.IsValid(state))
         {
-            errors["state"] = ["Choose the US state you live in."];
-        }
-        else if (!UsStates.IsValid(state))
-        {
-            errors["state"] = ["Choose a US state from the list."];
+            Fail("state", "Choose a US state from the list.");
         }
 
-        var treatment = Treatments.Find(submission.Treatment);
-        if (string.IsNullOrWhiteSpace(submission.Treatment))
+        var treatmentText = SingleLine("treatment", "Treatment", submission.Treatment, 50, required: "Choose the treatment you would like to learn about.", Fail);
+        var treatment = Treatments.Find(treatmentText);
+        if (treatmentText is not null && treatment is null)
         {
-            errors["treatment"] = ["Choose the treatment you would like to learn about."];
+            Fail("treatment", "Choose a treatment from the list.");
         }
-        else if (treatment is null)
+
+        var contact = Referrals.ContactMethod.Email;
+        if (!string.IsNullOrWhiteSpace(submission.ContactMethod) && !Enum.TryParse(submission.ContactMethod.Trim(), ignoreCase: true, out contact))
         {
-            errors["treatment"] = ["Choose a treatment from the list."];
+            Fail("contactMethod", "Choose email, phone call or text message.");
+        }
+        else if (contact != Referrals.ContactMethod.Email && phoneText is null)
+        {
+            Fail("phone", "Enter a phone number so that we can call or text you, or choose email.");
+        }
+
+        var insurance = SingleLine("insurance", "Insurance", submission.Insurance, MaxInsuranceLength, required: null, Fail);
+        var message = submission.Message?.Trim();
+        if (string.IsNullOrEmpty(message))
+        {
+            message = null;
+        }
+        else if (message.Length > MaxMessageLength)
+        {
+            Fail("message", $"Your message must be {MaxMessageLength} characters or fewer (it has {message.Length}).");
+        }
+        else if (message.Any(c => char.IsControl(c) && c is not '\r' and not '\n' and not '\t'))
+        {
+            Fail("message", "Your message contains characters we cannot accept.");
         }
 
         if (submission.Consent != true)
         {
-            errors["consent"] = ["Agree to be contacted so that a specialist can reach you."];
+            Fail("consent", "Agree to be contacted so that a specialist can reach you.");
         }
+
+        if (submission.PrivacyAcknowledged != true)
+        {
+            Fail("privacyAcknowledged", "Confirm that you have read the privacy notice.");
+        }
+
+        if (submission.Adult != true)
+        {
+            Fail("adult", "Confirm that you are 18 or older.");
+        }
+
+        var source = ValidateSource(submission, Fail);
 
         return errors.Count > 0
             ? new ValidationOutcome(null, errors)
-            : new ValidationOutcome(new ValidReferral(name!, email!, UsStates.Normalize(state!), treatment!.Code), errors);
+            : new ValidationOutcome(
+                new ValidReferral(name!, email!, UsStates.Normalize(state!), treatment!.Code, phone, contact, insurance, message, submission.Urgent == true, source),
+                errors);
+    }
+
+    /// <summary>US numbers by default; an international number needs its + prefix. Returns E.164, or null when invalid.</summary>
+    public static string? NormalisePhone(string text)
+    {
+        try
+        {
+            var number = Phones.Parse(text, "US");
+            return Phones.IsValidNumber(number) ? Phones.Format(number, PhoneNumberFormat.E164) : null;
+        }
+        catch (NumberParseException)
+        {
+            return null;
+        }
+    }
+
+    private static SourceAttribution ValidateSource(ReferralSubmission submission, Action<string, string> fail)
+    {
+        string? topic = null;
+        if (!string.IsNullOrWhiteSpace(submission.Topic))
+        {
+            topic = Topics.Find(submission.Topic)?.Code;
+            if (topic is null)
+            {
+                fail("topic", "The topic of the link you followed is not one we know.");
+            }
+        }
+
+        var post = SingleLine("post", "Post", submission.Post, MaxPostLength, required: null, fail);
+        var utm = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in submission.Utm ?? new Dictionary<string, string>())
+        {
+            if (!SourceAttribution.UtmKeys.Contains(key))
+            {
+                fail("utm", $"'{key}' is not a utm value we record.");
+            }
+            else if (SingleLine("utm", key, value, SourceAttribution.MaxValueLength, required: null, fail) is { } clean)
+            {
+                utm[key] = clean;
+            }
+        }
+
+        return new SourceAttribution(topic, post, utm);
+    }
+
+    /// <summary>A one-line text field: trimmed, no line breaks or control characters, within its length.</summary>
+    private static string? SingleLine(string field, string label, string? value, int maxLength, string? required, Action<string, string> fail)
+    {
+        var trimmed = value?.Trim();
+        if (string.IsNullOrEmpty(trimmed))
+        {
+            if (required is not null)
+            {
+                fail(field, required);
+            }
+
+            return null;
+        }
+
+        if (trimmed.Contains('\r') || trimmed.Contains('\n'))
+        {
+            fail(field, $"{label} must be on one line.");
+            return null;
+        }
+
+        if (trimmed.Any(char.IsControl))
+        {
+            fail(field, $"{label} contains characters we cannot accept.");
+            return null;
+        }
+
+        if (trimmed.Length > maxLength)
+        {
+            fail(field, $"{label} must be {maxLength} characters or fewer.");
+            return null;
+        }
+
+        return trimmed;
     }
 
     private static bool IsEmailAddress(string value) =>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
+using Referrals.Functions.Intake;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 
@@ -19,7 +20,9 @@ public sealed partial class SendNotifications(
     [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
     SpecialistDirectory directory,
     EmailSender sender,
+    IntakeGuards guards,
     IOptions<EmailOptions> options,
+    IOptions<IntakeOptions> intakeOptions,
     TimeProvider clock,
     ILogger<SendNotifications> logger)
 {
@@ -39,12 +42,15 @@ public sealed partial class SendNotifications(
                 continue;
             }
 
-            var providerId = await sender.SendAsync(email, cancellationToken);
+            // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
+            var suppressed = email.Kind == EmailKind.VisitorConfirmation
+                && !await guards.CountConfirmationAsync(intakeOptions.Value.Hash().Of("confirmation", email.ToAddress.ToLowerInvariant()), cancellationToken);
+            var providerId = suppressed ? null : await sender.SendAsync(email, cancellationToken);
             await ledger.UpsertEntityAsync(
-                new EmailLedgerEntity { PartitionKey = referral.PartitionKey, RowKey = email.Kind.ToString(), SentAt = clock.GetUtcNow(), ProviderMessageId = providerId },
+                new EmailLedgerEntity { PartitionKey = referral.PartitionKey, RowKey = email.Kind.ToString(), SentAt = clock.GetUtcNow(), ProviderMessageId = providerId, Suppressed = suppressed },
                 TableUpdateMode.Replace,
                 cancellationToken);
-            LogSent(referral.PartitionKey, email.Kind);
+            LogSent(referral.PartitionKey, email.Kind, suppressed);
         }
 
         if (referral.CurrentStatus == ReferralStatus.Routed)
@@ -74,6 +80,6 @@ public sealed partial class SendNotifications(
         return emails;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId}: {Kind} email accepted by SendGrid")]
-    private partial void LogSent(string referralId, EmailKind kind);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId}: {Kind} email done (suppressed by the daily cap: {Suppressed})")]
+    private partial void LogSent(string referralId, EmailKind kind, bool suppressed);
 }

@@ -20,11 +20,40 @@ public sealed class ReferralEntity : ITableEntity
     public string Treatment { get; set; } = "";
     public string Status { get; set; } = nameof(ReferralStatus.Received);
     public DateTimeOffset ReceivedAt { get; set; }
+    public string? Phone { get; set; }
+    public string ContactMethod { get; set; } = nameof(Core.Referrals.ContactMethod.Email);
+    public string? Insurance { get; set; }
+    public string? Message { get; set; }
+    public bool Urgent { get; set; }
+
+    // Source attribution: which post and link produced the referral. No personal data.
+    public string? Topic { get; set; }
+    public string? SourcePost { get; set; }
+    public string? Utm { get; set; }
+
     public string? AssignedSpecialistId { get; set; }
     public string? RoutingExplanation { get; set; }
     public int HistoryCount { get; set; }
 
     public ReferralStatus CurrentStatus => Enum.Parse<ReferralStatus>(Status);
+
+    public static ReferralEntity From(string id, ValidReferral referral, DateTimeOffset receivedAt) => new()
+    {
+        PartitionKey = id,
+        Name = referral.Name,
+        Email = referral.Email,
+        State = referral.State,
+        Treatment = referral.Treatment,
+        Phone = referral.Phone,
+        ContactMethod = referral.ContactMethod.ToString(),
+        Insurance = referral.Insurance,
+        Message = referral.Message,
+        Urgent = referral.Urgent,
+        Topic = referral.Source?.Topic,
+        SourcePost = referral.Source?.Post,
+        Utm = referral.Source is { Utm.Count: > 0 } source ? System.Text.Json.JsonSerializer.Serialize(source.Utm) : null,
+        ReceivedAt = receivedAt,
+    };
 
     public Referral ToReferral() =>
         new(PartitionKey, Name, Email, State, Treatment, CurrentStatus, ReceivedAt, AssignedSpecialistId);
@@ -104,4 +133,7 @@ public sealed class EmailLedgerEntity : ITableEntity
 
     public DateTimeOffset SentAt { get; set; }
     public string? ProviderMessageId { get; set; }
+
+    /// <summary>Not sent because the address had its daily allowance of confirmations.</summary>
+    public bool Suppressed { get; set; }
 }

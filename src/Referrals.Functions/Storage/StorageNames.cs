@@ -9,12 +9,14 @@ public static class StorageNames
     public const string ReferralsTable = "Referrals";
     public const string SpecialistsTable = "Specialists";
     public const string EmailLedgerTable = "EmailLedger";
+    public const string IntakeGuardsTable = "IntakeGuards";
+    public const string ClicksTable = "LinkClicks";
 
     /// <summary>The app setting that holds the storage connection, as the Functions host names it.</summary>
     public const string Connection = "AzureWebJobsStorage";
 
     public static IReadOnlyList<string> Queues { get; } = [IntakeQueue, NotificationQueue];
-    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable];
+    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable];
 }
 
 /// <summary>Queue messages carry ids only: a queue is no place for personal data.</summary>

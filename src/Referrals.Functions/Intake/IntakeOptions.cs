@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text;
+using Referrals.Core.Security;
+
+namespace Referrals.Functions.Intake;
+
+public sealed class IntakeOptions
+{
+    public const string Section = "Intake";
+
+    /// <summary>Signs form render times and keys the hashes of client addresses and emails. Keep it secret; 32+ characters.</summary>
+    [Required, MinLength(32)] public string SecretKey { get; set; } = "";
+
+    /// <summary>Posts faster than this after the form was rendered are treated as bots.</summary>
+    public TimeSpan MinimumFillTime { get; set; } = TimeSpan.FromSeconds(3);
+
+    [Range(1, 10_000)] public int RateLimitPerHour { get; set; } = 5;
+
+    [Range(1, 100)] public int ConfirmationsPerDay { get; set; } = 3;
+
+    /// <summary>The same email and treatment within this window returns the existing referral.</summary>
+    public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Referrals still Received after this long are queued again by the reconciler.</summary>
+    public TimeSpan ReconcileAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Origins (the blog's) allowed to post from the browser; nothing else gets CORS headers.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
+    public const int MaxBodyBytes = 16 * 1024;
+
+    public FormStamp Stamp() => new(Encoding.UTF8.GetBytes(SecretKey));
+
+    public KeyedHash Hash() => new(Encoding.UTF8.GetBytes(SecretKey));
+}
