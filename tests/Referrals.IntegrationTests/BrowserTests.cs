@@ -58,14 +58,6 @@ public partial class BrowserTests(PipelineFixture fixture, BrowserFixture browse
         await page.GetByLabel("I am 18 or older").CheckAsync();
     }
 
-    private static async Task AfterMinimumFillTimeAsync(DateTimeOffset loadedAt)
-    {
-        var wait = loadedAt + PipelineFixture.MinimumFillTime + TimeSpan.FromMilliseconds(50) - DateTimeOffset.UtcNow;
-        if (wait > TimeSpan.Zero)
-        {
-            await Task.Delay(wait);
-        }
-    }
 
     [Fact]
     public async Task A_visitor_from_a_learn_more_link_fills_the_form_and_sees_the_thank_you_page_with_the_reference()
@@ -78,7 +70,7 @@ public partial class BrowserTests(PipelineFixture fixture, BrowserFixture browse
         Assert.Equal("esketamine-nasal-spray", await page.GetByLabel("What would you like to learn about?").InputValueAsync());
         Assert.True(await page.GetByRole(AriaRole.Complementary).GetByText("988").First.IsVisibleAsync());
         await FillValidAsync(page, $"browser-{Guid.NewGuid():N}@example.com");
-        await AfterMinimumFillTimeAsync(loadedAt);
+        await PipelineFixture.AfterMinimumFillTimeAsync(loadedAt);
         await page.GetByRole(AriaRole.Button, new() { Name = "Send my request" }).ClickAsync();
         await page.WaitForURLAsync(new Regex("/api/interest/thanks\\?ref=R-"));
 
@@ -98,7 +90,7 @@ public partial class BrowserTests(PipelineFixture fixture, BrowserFixture browse
         await page.GetByLabel("Full name").FillAsync("Jane Mistake");
         await page.GetByLabel("Email address").FillAsync("jane-at-example");
         await page.GetByLabel("Anything you would like us to know").FillAsync("Evenings are best");
-        await AfterMinimumFillTimeAsync(loadedAt);
+        await PipelineFixture.AfterMinimumFillTimeAsync(loadedAt);
         await page.GetByRole(AriaRole.Button, new() { Name = "Send my request" }).ClickAsync();
         await page.WaitForSelectorAsync("#error-summary");
 
@@ -126,14 +118,14 @@ public partial class BrowserTests(PipelineFixture fixture, BrowserFixture browse
         var loadedAt = DateTimeOffset.UtcNow;
 
         await page.GetByLabel("Email address").FillAsync("wrong");
-        await AfterMinimumFillTimeAsync(loadedAt);
+        await PipelineFixture.AfterMinimumFillTimeAsync(loadedAt);
         await page.GetByRole(AriaRole.Button, new() { Name = "Send my request" }).ClickAsync();
         await page.WaitForSelectorAsync("#error-summary");
         var withErrors = await page.RunAxe();
 
         await FillValidAsync(page, $"axe-{Guid.NewGuid():N}@example.com");
         await page.GetByLabel("I am having thoughts of harming myself").CheckAsync();
-        await AfterMinimumFillTimeAsync(DateTimeOffset.UtcNow);
+        await PipelineFixture.AfterMinimumFillTimeAsync(DateTimeOffset.UtcNow);
         await page.GetByRole(AriaRole.Button, new() { Name = "Send my request" }).ClickAsync();
         await page.WaitForURLAsync(new Regex("/api/interest/thanks\\?ref=R-"));
         Assert.True(await page.GetByRole(AriaRole.Heading, new() { Name = "Please reach out for support now" }).IsVisibleAsync());

@@ -84,6 +84,16 @@ public sealed class PipelineFixture : IAsyncLifetime
         Http = new HttpClient(new DistinctClientHandler { InnerHandler = new HttpClientHandler { AllowAutoRedirect = false } }) { BaseAddress = Host.BaseAddress };
     }
 
+    /// <summary>Waits out the form's minimum fill time from when it was rendered, as a person would.</summary>
+    public static async Task AfterMinimumFillTimeAsync(DateTimeOffset renderedAt)
+    {
+        var wait = renderedAt + MinimumFillTime + TimeSpan.FromMilliseconds(50) - DateTimeOffset.UtcNow;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+    }
+
     /// <summary>A DevHost running the real app against <paramref name="azurite"/>; tests may swap services.</summary>
     public static Task<DevHostApp> StartHostAsync(AzuriteInstance azurite, Action<IServiceCollection>? configureServices = null) =>
         DevHostApp.StartAsync([], new Dictionary<string, string?>

@@ -64,21 +64,13 @@ public partial class IntakeTests(PipelineFixture fixture)
         return new FormUrlEncodedContent(fields);
     }
 
-    private static async Task AfterMinimumFillTimeAsync(DateTimeOffset renderedAt)
-    {
-        var wait = renderedAt + PipelineFixture.MinimumFillTime + TimeSpan.FromMilliseconds(50) - DateTimeOffset.UtcNow;
-        if (wait > TimeSpan.Zero)
-        {
-            await Task.Delay(wait);
-        }
-    }
 
     [Fact]
     public async Task A_form_post_is_answered_with_303_to_the_thank_you_page_showing_the_reference()
     {
         var renderedAt = DateTimeOffset.UtcNow;
         var (stamp, _) = await GetFormAsync();
-        await AfterMinimumFillTimeAsync(renderedAt);
+        await PipelineFixture.AfterMinimumFillTimeAsync(renderedAt);
         var email = NewEmail();
 
         var response = await http.PostAsync("/api/referrals", Form(stamp, email));
@@ -98,7 +90,7 @@ public partial class IntakeTests(PipelineFixture fixture)
     {
         var renderedAt = DateTimeOffset.UtcNow;
         var (stamp, _) = await GetFormAsync();
-        await AfterMinimumFillTimeAsync(renderedAt);
+        await PipelineFixture.AfterMinimumFillTimeAsync(renderedAt);
         var email = "not-an-email";
 
         var response = await http.PostAsync("/api/referrals", Form(stamp, email, ("name", "Jane <Doe>"), ("adult", ""), ("message", "Please call after 5")));

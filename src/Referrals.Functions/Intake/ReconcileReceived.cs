@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Microsoft.Azure.Functions.Worker;
@@ -33,7 +32,7 @@ public sealed partial class ReconcileReceived(
         var requeued = 0;
         await foreach (var stuck in referrals.QueryAsync<ReferralEntity>(filter, select: [nameof(ITableEntity.PartitionKey)], cancellationToken: cancellationToken))
         {
-            await intakeQueue.SendMessageAsync(JsonSerializer.Serialize(new ReferralMessage(stuck.PartitionKey), JsonSerializerOptions.Web), cancellationToken);
+            await intakeQueue.SendReferralAsync(stuck.PartitionKey, cancellationToken);
             LogRequeued(stuck.PartitionKey);
             requeued++;
         }

@@ -122,7 +122,7 @@ public sealed partial class SubmitReferral(
             cancellationToken);
         try
         {
-            await intakeQueue.SendMessageAsync(JsonSerializer.Serialize(new ReferralMessage(id), Json), cancellationToken);
+            await intakeQueue.SendReferralAsync(id, cancellationToken);
         }
         catch (RequestFailedException e)
         {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Microsoft.Azure.Functions.Worker;
@@ -43,7 +42,7 @@ public sealed partial class RouteReferral(
         // Also on redelivery after a crash between the transition and this send: notifications are idempotent.
         if (referral.CurrentStatus is ReferralStatus.Routed or ReferralStatus.NeedsTriage)
         {
-            await notificationQueue.SendMessageAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), cancellationToken);
+            await notificationQueue.SendReferralAsync(message.ReferralId, cancellationToken);
         }
     }
 

@@ -21,3 +21,9 @@ public static class StorageNames
 
 /// <summary>Queue messages carry ids only: a queue is no place for personal data.</summary>
 public sealed record ReferralMessage(string ReferralId);
+
+public static class ReferralQueues
+{
+    public static Task SendReferralAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, CancellationToken cancellationToken) =>
+        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId), System.Text.Json.JsonSerializerOptions.Web), cancellationToken);
+}
