@@ -63,6 +63,11 @@ public sealed partial class DevHostApp : IAsyncDisposable
             builder.Configuration["Email:SendGridHost"] = new Uri(baseAddress, MailSinkEndpoints.SendGridBasePath).ToString();
         }
 
+        if (string.IsNullOrEmpty(builder.Configuration["Routing:PublicBaseUrl"]))
+        {
+            builder.Configuration["Routing:PublicBaseUrl"] = baseAddress.ToString().TrimEnd('/');
+        }
+
         var connection = SettingNames.Connection(StorageNames.Connection, builder.Configuration);
         var azurite = await EnsureStorageAsync(connection, options, functionsPath);
         try

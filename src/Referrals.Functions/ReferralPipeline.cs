@@ -55,6 +55,10 @@ public static class ReferralPipeline
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SpecialistDirectory>();
 
+        services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ReferralRouter>();
+        services.AddSingleton<ReferralLinks>();
+
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
         services.AddTransient<InterestForm>();
@@ -105,7 +109,7 @@ public sealed class DirectoryOptions
     public const string Section = "Directory";
 
     /// <summary>The specialists data file, relative to the app's folder unless rooted.</summary>
-    [Required] public string SpecialistsFile { get; set; } = Path.Combine("data", "specialists.json");
+    [Required] public string SpecialistsFile { get; set; } = Path.Combine("data", "specialists.csv");
 
     public string SpecialistsFilePath => Path.IsPathRooted(SpecialistsFile) ? SpecialistsFile : Path.Combine(AppContext.BaseDirectory, SpecialistsFile);
 }

@@ -11,8 +11,11 @@ public class EmailContentTests
     public static TheoryData<EmailMessage> AllEmails() =>
     [
         EmailContent.VisitorConfirmation(Referral),
-        EmailContent.SpecialistNewReferral(Referral, "dr@example.org", "Dr Who"),
-        EmailContent.TriageNotice(Referral, "triage@example.org"),
+        EmailContent.SpecialistNewReferral(Referral, "dr@example.org", "Dr Who", 1, "https://x.test/api/specialist/respond?t=abc", DateTimeOffset.UnixEpoch),
+        EmailContent.SpecialistReminder(Referral, "dr@example.org", "Dr Who", 1, "https://x.test/api/specialist/respond?t=abc"),
+        EmailContent.VisitorAccepted(Referral, "Dr Who", "Tardis Clinic", "Phone"),
+        EmailContent.TriageNotice(Referral, "triage@example.org", "https://x.test/api/triage/referral?t=abc"),
+        EmailContent.OperatorSlaAlert(Referral, "ops@example.org", "sp-001", 1),
     ];
 
     [Theory]

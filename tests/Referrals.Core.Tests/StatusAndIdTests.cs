@@ -8,16 +8,21 @@ public class StatusAndIdTests
     [InlineData(ReferralStatus.Received, ReferralStatus.Routed)]
     [InlineData(ReferralStatus.Received, ReferralStatus.NeedsTriage)]
     [InlineData(ReferralStatus.Routed, ReferralStatus.Notified)]
+    [InlineData(ReferralStatus.Notified, ReferralStatus.Accepted)]
+    [InlineData(ReferralStatus.Notified, ReferralStatus.Routed)]
+    [InlineData(ReferralStatus.Notified, ReferralStatus.NeedsTriage)]
+    [InlineData(ReferralStatus.NeedsTriage, ReferralStatus.Routed)]
+    [InlineData(ReferralStatus.Accepted, ReferralStatus.Withdrawn)]
     public void Forward_moves_are_allowed(ReferralStatus from, ReferralStatus to)
     {
         Assert.True(StatusTransitions.CanMove(from, to));
     }
 
     [Theory]
-    [InlineData(ReferralStatus.Notified, ReferralStatus.Routed)]
     [InlineData(ReferralStatus.Received, ReferralStatus.Notified)]
-    [InlineData(ReferralStatus.Routed, ReferralStatus.Routed)]
-    [InlineData(ReferralStatus.NeedsTriage, ReferralStatus.Routed)]
+    [InlineData(ReferralStatus.Withdrawn, ReferralStatus.Accepted)]
+    [InlineData(ReferralStatus.Accepted, ReferralStatus.Routed)]
+    [InlineData(ReferralStatus.NeedsTriage, ReferralStatus.Accepted)]
     public void Moves_that_make_no_sense_are_refused(ReferralStatus from, ReferralStatus to)
     {
         var error = Assert.Throws<InvalidStatusTransitionException>(() => StatusTransitions.EnsureCanMove(from, to));

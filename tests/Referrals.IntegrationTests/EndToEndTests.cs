@@ -38,7 +38,8 @@ public class EndToEndTests(PipelineFixture fixture)
         var mails = await MailsMentioningAsync(id);
         var visitorMail = Assert.Single(mails, m => m["to"]!.AsArray().Any(t => t!.ToString() == email));
         Assert.Contains(id, visitorMail["subject"]!.ToString());
-        var specialistMail = Assert.Single(mails, m => m["to"]!.AsArray().Any(t => t!.ToString() == "amara.okafor@example.org"));
+        // Two New York specialists offer infusions; either may be chosen, depending on this week's load.
+        var specialistMail = Assert.Single(mails, m => m["to"]!.AsArray().Any(t => t!.ToString() is "amara.okafor@example.org" or "rafael.ortiz@example.org"));
         Assert.Contains(id, specialistMail["subject"]!.ToString());
         Assert.Equal(2, mails.Count);
     }

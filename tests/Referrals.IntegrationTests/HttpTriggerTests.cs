@@ -72,7 +72,7 @@ public class HttpTriggerTests(PipelineFixture fixture)
         var response = await SendAsync(HttpMethod.Post, "/api/ops/specialists/sync", TestKeys.Master);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(12, (await response.Content.ReadFromJsonAsync<JsonObject>())!["imported"]!.GetValue<int>());
+        Assert.Equal(14, (await response.Content.ReadFromJsonAsync<JsonObject>())!["imported"]!.GetValue<int>());
     }
 
     [Fact]
@@ -163,7 +163,7 @@ public class FunctionsBuildOutputTests(PipelineFixture fixture)
     [InlineData("extensions.json")]
     [InlineData("host.json")]
     [InlineData("Referrals.Functions.dll")]
-    [InlineData("data/specialists.json")]
+    [InlineData("data/specialists.csv")]
     public void The_build_output_has(string file)
     {
         Assert.True(File.Exists(Path.Combine(fixture.Host.Functions.Directory, file)), $"{file} is missing from {fixture.Host.Functions.Directory}");

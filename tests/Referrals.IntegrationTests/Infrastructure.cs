@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Referrals.DevHost;
+using Referrals.DevHost.Functions;
 using Referrals.DevHost.Storage;
 
 namespace Referrals.IntegrationTests;
@@ -84,6 +85,25 @@ public sealed class PipelineFixture : IAsyncLifetime
         Http = new HttpClient(new DistinctClientHandler { InnerHandler = new HttpClientHandler { AllowAutoRedirect = false } }) { BaseAddress = Host.BaseAddress };
     }
 
+    /// <summary>
+    /// The sample directory with room for every test's referrals this week: the tests share one Azurite, and the
+    /// sample's real capacities would send later tests to triage. Capacity itself is tested on its own directory.
+    /// </summary>
+    private static readonly Lazy<string> RoomyDirectory = new(() =>
+    {
+        var lines = File.ReadAllLines(Path.Combine(FunctionsApp.BuiltDirectory!, "data", "specialists.csv"));
+        var capacityColumn = Array.IndexOf(lines[0].Split(','), "weekly_capacity");
+        var path = Path.Combine(Path.GetTempPath(), $"referrals-specialists-{Guid.NewGuid():N}.csv");
+        File.WriteAllLines(path, lines.Select((line, i) =>
+        {
+            if (i == 0) return line;
+            var cells = line.Split(',');
+            cells[capacityColumn] = "500";
+            return string.Join(',', cells);
+        }));
+        return path;
+    });
+
     /// <summary>Waits out the form's minimum fill time from when it was rendered, as a person would.</summary>
     public static async Task AfterMinimumFillTimeAsync(DateTimeOffset renderedAt)
     {
@@ -109,6 +129,8 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Email:FromAddress"] = "referrals@clinic.test",
             ["Email:FromName"] = "Clinic referrals",
             ["Email:TriageAddress"] = "triage@clinic.test",
+            ["Routing:OperatorsAddress"] = "operators@clinic.test",
+            ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
             ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
             ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
             ["Intake:AllowedOrigins:0"] = BlogOrigin,

@@ -1,14 +1,24 @@
 namespace Referrals.Core.Email;
 
 /// <summary>
-/// Which email a referral gets. The ledger keys sends by referral and kind, so a redelivered message never sends a kind twice.
+/// Which email a referral gets. The ledger keys sends by referral and kind (and assignment, for the kinds that repeat
+/// on a re-route), so a redelivered message never sends one twice.
 /// </summary>
 public enum EmailKind
 {
     VisitorConfirmation,
     SpecialistNewReferral,
+    SpecialistReminder,
+    VisitorAccepted,
     TriageNotice,
+    OperatorAlert,
 }
 
 /// <summary>An email ready to send. Subject and bodies carry the reference, never health details.</summary>
-public sealed record EmailMessage(EmailKind Kind, string ToAddress, string? ToName, string Subject, string Html, string Text);
+public sealed record EmailMessage(EmailKind Kind, string ToAddress, string? ToName, string Subject, string Html, string Text, string LedgerKey)
+{
+    public EmailMessage(EmailKind kind, string toAddress, string? toName, string subject, string html, string text)
+        : this(kind, toAddress, toName, subject, html, text, kind.ToString())
+    {
+    }
+}

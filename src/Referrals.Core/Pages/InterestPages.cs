@@ -66,6 +66,9 @@ public static class InterestPages
         @media (min-width:40rem){button{width:auto}}
         """;
 
+    private static readonly (string Value, string Label)[] VisitPreferences =
+        [("either", "Either is fine"), ("telehealth", "Video (telehealth)"), ("in-person", "In person")];
+
     private static readonly (string Value, string Label)[] ContactMethods =
         [("email", "Email"), ("phone", "Phone call"), ("text", "Text message")];
 
@@ -122,6 +125,21 @@ public static class InterestPages
         }
 
         html.Append("</fieldset>");
+
+        var visitValue = Value(model, "visitPreference") ?? "either";
+        html.Append("<fieldset class=\"field\"").Append(Described(model, "visitPreference")).Append("><legend>How would you like to be seen?</legend>");
+        ErrorText(html, model, "visitPreference");
+        foreach (var (value, label) in VisitPreferences)
+        {
+            var id = value == "either" ? FieldId("visitPreference") : $"visitPreference-{value}";
+            html.Append("<div class=\"choice\"><input type=\"radio\" name=\"visitPreference\" id=\"").Append(id).Append("\" value=\"").Append(value).Append('"')
+                .Append(string.Equals(visitValue, value, StringComparison.OrdinalIgnoreCase) ? " checked" : "")
+                .Append("><label for=\"").Append(id).Append("\">").Append(label).Append("</label></div>");
+        }
+
+        html.Append("</fieldset>");
+        SelectField(html, model, "language", "Preferred language (optional)", "We will try to match you with a specialist who speaks it.",
+            Languages.All.Select(l => (l.Code, l.Name)), required: false);
 
         TextField(html, model, "insurance", "Insurance provider", "text", "off", hint: "For example the name on your insurance card.", optional: true);
 
@@ -222,7 +240,7 @@ public static class InterestPages
             .Append(optional ? "" : " required").Append(Described(model, name, hint is null ? null : name + "-hint")).Append("></div>");
     }
 
-    private static void SelectField(StringBuilder html, FormModel model, string name, string label, string? hint, IEnumerable<(string Value, string Label)> options)
+    private static void SelectField(StringBuilder html, FormModel model, string name, string label, string? hint, IEnumerable<(string Value, string Label)> options, bool required = true)
     {
         var selected = Value(model, name);
         html.Append("<div class=\"field\"><label for=\"").Append(FieldId(name)).Append("\">").Append(E(label)).Append("</label>");
@@ -232,7 +250,7 @@ public static class InterestPages
         }
 
         ErrorText(html, model, name);
-        html.Append("<select id=\"").Append(FieldId(name)).Append("\" name=\"").Append(name).Append("\" required")
+        html.Append("<select id=\"").Append(FieldId(name)).Append("\" name=\"").Append(name).Append('"').Append(required ? " required" : "")
             .Append(Described(model, name, hint is null ? null : name + "-hint")).Append("><option value=\"\">Choose…</option>");
         foreach (var (value, text) in options)
         {

@@ -9,4 +9,5 @@ public sealed record Referral(
     string Treatment,
     ReferralStatus Status,
     DateTimeOffset ReceivedAt,
-    string? AssignedSpecialistId = null);
+    string? AssignedSpecialistId = null,
+    int Assignment = 0);

@@ -6,6 +6,8 @@ public enum ReferralStatus
     Routed,
     NeedsTriage,
     Notified,
+    Accepted,
+    Withdrawn,
 }
 
 /// <summary>Who caused a transition; recorded in the history so operators can tell people from the pipeline.</summary>
@@ -23,10 +25,13 @@ public static class StatusTransitions
 {
     private static readonly Dictionary<ReferralStatus, ReferralStatus[]> Allowed = new()
     {
-        [ReferralStatus.Received] = [ReferralStatus.Routed, ReferralStatus.NeedsTriage],
-        [ReferralStatus.Routed] = [ReferralStatus.Notified],
-        [ReferralStatus.NeedsTriage] = [],
-        [ReferralStatus.Notified] = [],
+        [ReferralStatus.Received] = [ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Withdrawn],
+        // Routed again is a re-route after a decline or a timeout.
+        [ReferralStatus.Routed] = [ReferralStatus.Notified, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Accepted, ReferralStatus.Withdrawn],
+        [ReferralStatus.Notified] = [ReferralStatus.Accepted, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Withdrawn],
+        [ReferralStatus.NeedsTriage] = [ReferralStatus.Routed, ReferralStatus.Withdrawn],
+        [ReferralStatus.Accepted] = [ReferralStatus.Withdrawn],
+        [ReferralStatus.Withdrawn] = [],
     };
 
     public static bool CanMove(ReferralStatus from, ReferralStatus to) => Allowed[from].Contains(to);
@@ -42,7 +47,7 @@ public static class StatusTransitions
 }
 
 public sealed class InvalidStatusTransitionException(ReferralStatus from, ReferralStatus to)
-    : InvalidOperationException($"A referral cannot move from {from} to {to}.")
+    : InvalidOperationException($"This referral is {from} and cannot become {to}.")
 {
     public ReferralStatus From { get; } = from;
     public ReferralStatus To { get; } = to;

@@ -3,6 +3,13 @@ using PhoneNumbers;
 
 namespace Referrals.Core.Referrals;
 
+public enum VisitPreference
+{
+    Either,
+    Telehealth,
+    InPerson,
+}
+
 public enum ContactMethod
 {
     Email,
@@ -29,7 +36,9 @@ public sealed record ReferralSubmission(
     bool? Urgent = null,
     string? Topic = null,
     string? Post = null,
-    IReadOnlyDictionary<string, string>? Utm = null);
+    IReadOnlyDictionary<string, string>? Utm = null,
+    string? Language = null,
+    string? VisitPreference = null);
 
 /// <summary>A submission that passed validation, with normalised values (phone in E.164).</summary>
 public sealed record ValidReferral(
@@ -42,7 +51,9 @@ public sealed record ValidReferral(
     string? Insurance = null,
     string? Message = null,
     bool Urgent = false,
-    SourceAttribution? Source = null);
+    SourceAttribution? Source = null,
+    string? Language = null,
+    VisitPreference VisitPreference = VisitPreference.Either);
 
 public sealed record ValidationOutcome(ValidReferral? Referral, IReadOnlyDictionary<string, string[]> Errors)
 {
@@ -135,10 +146,27 @@ public static class ReferralValidator
 
         var source = ValidateSource(submission, Fail);
 
+        string? language = null;
+        if (!string.IsNullOrWhiteSpace(submission.Language))
+        {
+            language = Languages.Find(submission.Language)?.Code;
+            if (language is null)
+            {
+                Fail("language", "Choose a language from the list.");
+            }
+        }
+
+        var visit = Referrals.VisitPreference.Either;
+        if (!string.IsNullOrWhiteSpace(submission.VisitPreference)
+            && !Enum.TryParse(submission.VisitPreference.Replace("-", "", StringComparison.Ordinal).Trim(), ignoreCase: true, out visit))
+        {
+            Fail("visitPreference", "Choose telehealth, in person, or either.");
+        }
+
         return errors.Count > 0
             ? new ValidationOutcome(null, errors)
             : new ValidationOutcome(
-                new ValidReferral(name!, email!, UsStates.Normalize(state!), treatment!.Code, phone, contact, insurance, message, submission.Urgent == true, source),
+                new ValidReferral(name!, email!, UsStates.Normalize(state!), treatment!.Code, phone, contact, insurance, message, submission.Urgent == true, source, language, visit),
                 errors);
     }
 

@@ -2,37 +2,113 @@ using Referrals.Core.Referrals;
 
 namespace Referrals.Core.Routing;
 
-/// <summary>The outcome of routing one referral: a specialist, or nobody (triage).</summary>
-public sealed record RoutingDecision(Specialist? Specialist, string Explanation)
+/// <summary>What routing needs to know of a referral. Excluded holds specialists who declined it or let it time out.</summary>
+public sealed record RoutingRequest(
+    string State,
+    string Treatment,
+    string? Language,
+    string? Insurance,
+    VisitPreference VisitPreference,
+    IReadOnlySet<string> Excluded);
+
+/// <summary>A specialist with this week's load, as counted when routing.</summary>
+public sealed record Candidate(Specialist Specialist, int AssignedThisWeek, DateTimeOffset? LastAssignedAt);
+
+public sealed record Exclusion(string SpecialistId, string Rule);
+
+public sealed record RankedCandidate(string SpecialistId, int Score, IReadOnlyList<string> Matches, int AssignedThisWeek, DateTimeOffset? LastAssignedAt);
+
+/// <summary>
+/// The outcome of routing: everyone who qualifies, best first, and for everyone else the first rule that excluded them.
+/// The caller assigns the first ranked candidate whose capacity it can still reserve.
+/// </summary>
+public sealed record RoutingDecision(IReadOnlyList<RankedCandidate> Ranked, IReadOnlyList<Exclusion> Excluded)
 {
-    public bool NeedsTriage => Specialist is null;
+    public bool NeedsTriage => Ranked.Count == 0;
+
+    public string Explain(string? chosenId)
+    {
+        var chosen = Ranked.FirstOrDefault(r => r.SpecialistId == chosenId);
+        var head = chosen is null
+            ? "No specialist qualified; sent to triage."
+            : $"Chose {chosen.SpecialistId}: passed every rule; matched {(chosen.Matches.Count == 0 ? "no preferences" : string.Join(", ", chosen.Matches))}; "
+              + $"{chosen.AssignedThisWeek} assignments this week.";
+        return head;
+    }
 }
 
 public static class Router
 {
+    public const string NotLicensed = "not licensed in the visitor's state";
+    public const string NoTreatment = "does not offer the requested treatment";
+    public const string NotRems = "esketamine needs a REMS-certified site";
+    public const string NotAccepting = "not accepting new patients";
+    public const string OutOfOffice = "out of office";
+    public const string AtCapacity = "no capacity left this week";
+    public const string AlreadyExcluded = "already declined or let this referral time out";
+
     /// <summary>
-    /// Picks the first specialist, in id order so the choice is repeatable, who is licensed in the referral's state,
-    /// offers the treatment and accepts new patients.
+    /// Hard filters, then preferences (language 4, insurance 2, visit type 1), then the tie-breaks: fewest
+    /// assignments this week, longest since the last one, and finally the id, so the same inputs give the same order.
     /// </summary>
-    public static RoutingDecision Route(Referral referral, IEnumerable<Specialist> specialists)
+    public static RoutingDecision Route(RoutingRequest request, IEnumerable<Candidate> candidates, DateTimeOffset now)
     {
-        var candidates = specialists.OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
-        foreach (var specialist in candidates)
+        var ranked = new List<RankedCandidate>();
+        var excluded = new List<Exclusion>();
+        foreach (var candidate in candidates.OrderBy(c => c.Specialist.Id, StringComparer.Ordinal))
         {
-            if (ExclusionReason(referral, specialist) is null)
+            if (ExclusionReason(request, candidate, now) is { } rule)
             {
-                return new RoutingDecision(specialist, $"{specialist.Id} is licensed in {referral.State}, offers {referral.Treatment} and accepts new patients.");
+                excluded.Add(new Exclusion(candidate.Specialist.Id, rule));
+                continue;
             }
+
+            var matches = Preferences(request, candidate.Specialist).ToList();
+            ranked.Add(new RankedCandidate(candidate.Specialist.Id, matches.Sum(m => m.Weight), matches.Select(m => m.Name).ToList(), candidate.AssignedThisWeek, candidate.LastAssignedAt));
         }
 
-        return new RoutingDecision(null, candidates.Count == 0
-            ? "The specialist directory is empty."
-            : $"None of {candidates.Count} specialists is licensed in {referral.State}, offers {referral.Treatment} and accepts new patients.");
+        return new RoutingDecision(
+            ranked.OrderByDescending(r => r.Score)
+                .ThenBy(r => r.AssignedThisWeek)
+                .ThenBy(r => r.LastAssignedAt ?? DateTimeOffset.MinValue)
+                .ThenBy(r => r.SpecialistId, StringComparer.Ordinal)
+                .ToList(),
+            excluded);
     }
 
-    public static string? ExclusionReason(Referral referral, Specialist specialist) =>
-        !specialist.LicensedStates.Contains(referral.State) ? "not licensed in the visitor's state"
-        : !specialist.Treatments.Contains(referral.Treatment) ? "does not offer the requested treatment"
-        : !specialist.AcceptingNewPatients ? "not accepting new patients"
-        : null;
+    /// <summary>The first hard rule a specialist fails for this request, or null when they qualify.</summary>
+    public static string? ExclusionReason(RoutingRequest request, Candidate candidate, DateTimeOffset now)
+    {
+        var s = candidate.Specialist;
+        return request.Excluded.Contains(s.Id) ? AlreadyExcluded
+            : !s.LicensedStates.Contains(request.State) ? NotLicensed
+            : !s.Treatments.Contains(request.Treatment) ? NoTreatment
+            : request.Treatment == Treatments.Esketamine.Code && !s.RemsCertified ? NotRems
+            : !s.AcceptingNewPatients ? NotAccepting
+            : s.IsOutOfOffice(now) ? OutOfOffice
+            : candidate.AssignedThisWeek >= s.WeeklyCapacity ? AtCapacity
+            : null;
+    }
+
+    private static IEnumerable<(string Name, int Weight)> Preferences(RoutingRequest request, Specialist s)
+    {
+        if (request.Language is { } language && s.Languages.Contains(language))
+        {
+            yield return ("language", 4);
+        }
+
+        if (request.Insurance is { } insurance && s.InsuranceNetworks.Any(n => n.Equals(insurance, StringComparison.OrdinalIgnoreCase)))
+        {
+            yield return ("insurance network", 2);
+        }
+
+        if ((request.VisitPreference == VisitPreference.Telehealth && s.Telehealth) || (request.VisitPreference == VisitPreference.InPerson && s.InPerson))
+        {
+            yield return ("visit type", 1);
+        }
+    }
+
+    /// <summary>The week that capacity counts in: Monday to Sunday, UTC.</summary>
+    public static string WeekOf(DateTimeOffset now) =>
+        $"{System.Globalization.ISOWeek.GetYear(now.UtcDateTime)}-W{System.Globalization.ISOWeek.GetWeekOfYear(now.UtcDateTime):D2}";
 }

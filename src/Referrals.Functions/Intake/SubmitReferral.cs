@@ -210,7 +210,7 @@ public sealed partial class SubmitReferral(
     internal sealed record Posted(
         string? Name, string? Email, string? Phone, string? State, string? Treatment, string? ContactMethod, string? Insurance,
         string? Message, bool? Consent, bool? PrivacyAcknowledged, bool? Adult, bool? Urgent, string? Topic, string? Post,
-        Dictionary<string, string>? Utm, string? Website, string? Stamp)
+        Dictionary<string, string>? Utm, string? Website, string? Stamp, string? Language = null, string? VisitPreference = null)
     {
         public static Posted FromForm(Dictionary<string, Microsoft.Extensions.Primitives.StringValues> form)
         {
@@ -219,11 +219,11 @@ public sealed partial class SubmitReferral(
             var utm = SourceAttribution.UtmKeys.Where(k => !string.IsNullOrEmpty(V(k))).ToDictionary(k => k, k => V(k)!);
             return new Posted(V("name"), V("email"), V("phone"), V("state"), V("treatment"), V("contactMethod"), V("insurance"),
                 V("message"), C("consent"), C("privacyAcknowledged"), C("adult"), C("urgent"), V("topic"), V("post"), utm,
-                V(InterestPages.HoneypotField), V(InterestPages.StampField));
+                V(InterestPages.HoneypotField), V(InterestPages.StampField), V("language"), V("visitPreference"));
         }
 
         public ReferralSubmission ToSubmission() =>
-            new(Name, Email, State, Treatment, Consent, Phone, ContactMethod, Insurance, Message, PrivacyAcknowledged, Adult, Urgent, Topic, Post, Utm);
+            new(Name, Email, State, Treatment, Consent, Phone, ContactMethod, Insurance, Message, PrivacyAcknowledged, Adult, Urgent, Topic, Post, Utm, Language, VisitPreference);
 
         /// <summary>The values to show again on the form, so a visitor never has to retype them.</summary>
         public Dictionary<string, string?> FormValues()
@@ -234,7 +234,7 @@ public sealed partial class SubmitReferral(
                 ["contactMethod"] = ContactMethod, ["insurance"] = Insurance, ["message"] = Message,
                 ["consent"] = Consent == true ? "yes" : null, ["privacyAcknowledged"] = PrivacyAcknowledged == true ? "yes" : null,
                 ["adult"] = Adult == true ? "yes" : null, ["urgent"] = Urgent == true ? "yes" : null,
-                ["topic"] = Topic, ["post"] = Post,
+                ["topic"] = Topic, ["post"] = Post, ["language"] = Language, ["visitPreference"] = VisitPreference,
             };
             foreach (var (key, value) in Utm ?? [])
             {

@@ -23,6 +23,8 @@ public sealed partial class SendNotifications(
     IntakeGuards guards,
     IOptions<EmailOptions> options,
     IOptions<IntakeOptions> intakeOptions,
+    IOptions<RoutingOptions> routingOptions,
+    ReferralLinks links,
     TimeProvider clock,
     ILogger<SendNotifications> logger)
 {
@@ -34,9 +36,9 @@ public sealed partial class SendNotifications(
         var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
             ?? throw new InvalidOperationException($"Referral {message.ReferralId} does not exist.");
 
-        foreach (var email in await ComposeAsync(referral.ToReferral(), cancellationToken))
+        foreach (var email in await ComposeAsync(referral, cancellationToken))
         {
-            var sent = await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(referral.PartitionKey, email.Kind.ToString(), cancellationToken: cancellationToken);
+            var sent = await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(referral.PartitionKey, email.LedgerKey, cancellationToken: cancellationToken);
             if (sent.HasValue)
             {
                 continue;
@@ -47,7 +49,7 @@ public sealed partial class SendNotifications(
                 && !await guards.CountConfirmationAsync(intakeOptions.Value.Hash().Of("confirmation", email.ToAddress.ToLowerInvariant()), cancellationToken);
             var providerId = suppressed ? null : await sender.SendAsync(email, cancellationToken);
             await ledger.UpsertEntityAsync(
-                new EmailLedgerEntity { PartitionKey = referral.PartitionKey, RowKey = email.Kind.ToString(), SentAt = clock.GetUtcNow(), ProviderMessageId = providerId, Suppressed = suppressed },
+                new EmailLedgerEntity { PartitionKey = referral.PartitionKey, RowKey = email.LedgerKey, SentAt = clock.GetUtcNow(), ProviderMessageId = providerId, Suppressed = suppressed },
                 TableUpdateMode.Replace,
                 cancellationToken);
             LogSent(referral.PartitionKey, email.Kind, suppressed);
@@ -63,18 +65,38 @@ public sealed partial class SendNotifications(
         }
     }
 
-    private async Task<IReadOnlyList<EmailMessage>> ComposeAsync(Referral referral, CancellationToken cancellationToken)
+    /// <summary>The emails the referral's current state calls for; the ledger filters out those already sent.</summary>
+    private async Task<IReadOnlyList<EmailMessage>> ComposeAsync(ReferralEntity entity, CancellationToken cancellationToken)
     {
+        var referral = entity.ToReferral();
         var emails = new List<EmailMessage> { EmailContent.VisitorConfirmation(referral) };
-        if (referral.Status == ReferralStatus.NeedsTriage)
+        var specialist = entity.AssignedSpecialistId is { } specialistId
+            ? await directory.FindAsync(specialistId, cancellationToken)
+                ?? throw new InvalidOperationException($"Specialist {specialistId} assigned to referral {referral.Id} is no longer in the directory.")
+            : null;
+        switch (referral.Status)
         {
-            emails.Add(EmailContent.TriageNotice(referral, options.Value.TriageAddress));
+            case ReferralStatus.Routed or ReferralStatus.Notified when specialist is not null:
+                var respondUrl = links.RespondUrl(referral.Id, specialist.Id, entity.Assignment);
+                emails.Add(EmailContent.SpecialistNewReferral(referral, specialist.Email, specialist.Name, entity.Assignment, respondUrl,
+                    (entity.AssignedAt ?? clock.GetUtcNow()) + routingOptions.Value.ReminderAfter));
+                if (entity.ReminderForAssignment == entity.Assignment)
+                {
+                    emails.Add(EmailContent.SpecialistReminder(referral, specialist.Email, specialist.Name, entity.Assignment, respondUrl));
+                }
+
+                break;
+            case ReferralStatus.Accepted when specialist is not null:
+                emails.Add(EmailContent.VisitorAccepted(referral, specialist.Name, specialist.Practice, entity.ContactMethod));
+                break;
+            case ReferralStatus.NeedsTriage:
+                emails.Add(EmailContent.TriageNotice(referral, options.Value.TriageAddress, links.TriageUrl(referral.Id, entity.Assignment)));
+                break;
         }
-        else if (referral.AssignedSpecialistId is { } specialistId)
+
+        if (entity.TimedOutAssignment > 0 && entity.TimedOutSpecialistId is { } silent)
         {
-            var specialist = await directory.FindAsync(specialistId, cancellationToken)
-                ?? throw new InvalidOperationException($"Specialist {specialistId} assigned to referral {referral.Id} is no longer in the directory.");
-            emails.Add(EmailContent.SpecialistNewReferral(referral, specialist.Email, specialist.Name));
+            emails.Add(EmailContent.OperatorSlaAlert(referral, routingOptions.Value.OperatorsAddress, silent, entity.TimedOutAssignment));
         }
 
         return emails;

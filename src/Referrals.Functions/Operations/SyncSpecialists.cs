@@ -1,10 +1,14 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
+using Referrals.Core.Routing;
 using Referrals.Functions.Routing;
 
 namespace Referrals.Functions.Operations;
 
-/// <summary>Re-imports the specialist directory now instead of waiting for the hourly sync. Needs the master key.</summary>
+/// <summary>
+/// Imports the specialist directory now: the posted CSV (text/csv) or, with no body, the file deployed with the app.
+/// All or nothing; a bad file gets 422 with every bad line and its reason. Needs the master key.
+/// </summary>
 public sealed class SyncSpecialists(SpecialistDirectory directory)
 {
     [Function(nameof(SyncSpecialists))]
@@ -14,11 +18,25 @@ public sealed class SyncSpecialists(SpecialistDirectory directory)
     {
         try
         {
-            return TypedResults.Ok(new { imported = await directory.SyncFromFileAsync(cancellationToken) });
+            if (request.ContentLength is > 0 || request.ContentType is not null)
+            {
+                if (!(request.ContentType?.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase) ?? false))
+                {
+                    return TypedResults.Problem(title: "Send the directory as text/csv.", statusCode: StatusCodes.Status415UnsupportedMediaType);
+                }
+
+                using var reader = new StreamReader(request.Body);
+                return TypedResults.Ok(new { imported = await directory.ImportAsync(await reader.ReadToEndAsync(cancellationToken), cancellationToken) });
+            }
+
+            return TypedResults.Ok(new { imported = await directory.ImportFileAsync(cancellationToken) });
         }
-        catch (FormatException e)
+        catch (DirectoryFileException e)
         {
-            return TypedResults.Problem(title: "The specialists file is invalid; nothing was imported.", detail: e.Message, statusCode: StatusCodes.Status422UnprocessableEntity);
+            return TypedResults.Problem(
+                title: "The specialist directory is invalid; nothing was imported.",
+                statusCode: StatusCodes.Status422UnprocessableEntity,
+                extensions: new Dictionary<string, object?> { ["lines"] = e.Errors });
         }
     }
 }

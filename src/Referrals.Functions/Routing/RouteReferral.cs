@@ -2,20 +2,16 @@ using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Referrals.Core.Referrals;
-using Referrals.Core.Routing;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Routing;
 
-/// <summary>Matches a received referral to a specialist, or sends it to triage, then queues its notifications.</summary>
-public sealed partial class RouteReferral(
+/// <summary>Routes a received referral to a specialist, or to triage.</summary>
+public sealed class RouteReferral(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notificationQueue,
-    SpecialistDirectory directory,
-    TimeProvider clock,
-    ILogger<RouteReferral> logger)
+    ReferralRouter router)
 {
     [Function(nameof(RouteReferral))]
     public async Task Run(
@@ -27,25 +23,12 @@ public sealed partial class RouteReferral(
 
         if (referral.CurrentStatus == ReferralStatus.Received)
         {
-            var decision = Router.Route(referral.ToReferral(), await directory.LoadAsync(cancellationToken));
-            var change = decision.NeedsTriage
-                ? new StatusChange(ReferralStatus.NeedsTriage, clock.GetUtcNow(), Actor.System, "No specialist matched; sent to the triage coordinator.")
-                : new StatusChange(ReferralStatus.Routed, clock.GetUtcNow(), Actor.System, $"Routed to specialist {decision.Specialist!.Id}.");
-            await referrals.TransitionAsync(referral, change, r =>
-            {
-                r.AssignedSpecialistId = decision.Specialist?.Id;
-                r.RoutingExplanation = decision.Explanation;
-            }, cancellationToken);
-            LogRouted(referral.PartitionKey, referral.Status, decision.Specialist?.Id);
+            await router.RouteAsync(referral, Actor.System, "", prepare: null, cancellationToken);
         }
-
-        // Also on redelivery after a crash between the transition and this send: notifications are idempotent.
-        if (referral.CurrentStatus is ReferralStatus.Routed or ReferralStatus.NeedsTriage)
+        else
         {
-            await notificationQueue.SendReferralAsync(message.ReferralId, cancellationToken);
+            // A redelivery after a crash between routing and queueing: notifications are idempotent, so queue again.
+            await notificationQueue.SendReferralAsync(referral.PartitionKey, cancellationToken);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} is {Status} (specialist {SpecialistId})")]
-    private partial void LogRouted(string referralId, string status, string? specialistId);
 }

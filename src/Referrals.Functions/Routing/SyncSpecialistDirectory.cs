@@ -9,7 +9,7 @@ public sealed partial class SyncSpecialistDirectory(SpecialistDirectory director
     [Function(nameof(SyncSpecialistDirectory))]
     public async Task Run([TimerTrigger("0 0 * * * *", RunOnStartup = true)] TimerInfo timer, CancellationToken cancellationToken)
     {
-        var count = await directory.SyncFromFileAsync(cancellationToken);
+        var count = await directory.ImportFileAsync(cancellationToken);
         LogSynced(count);
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using Azure;
 using Azure.Data.Tables;
 using Referrals.Core.Referrals;
@@ -31,10 +32,27 @@ public sealed class ReferralEntity : ITableEntity
     public string? SourcePost { get; set; }
     public string? Utm { get; set; }
 
+    public string? Language { get; set; }
+    public string VisitPreference { get; set; } = nameof(Core.Referrals.VisitPreference.Either);
+
+    // The current assignment. Assignment counts every assignment, so links and emails can name which one they belong to.
     public string? AssignedSpecialistId { get; set; }
+    public DateTimeOffset? AssignedAt { get; set; }
+    public int Assignment { get; set; }
     public string? RoutingExplanation { get; set; }
+
+    /// <summary>Specialists who declined or let this referral time out, comma-separated; never routed to again.</summary>
+    public string Excluded { get; set; } = "";
+    public int UnansweredCount { get; set; }
+    public int ReminderForAssignment { get; set; }
+    public int TimedOutAssignment { get; set; }
+    public string? TimedOutSpecialistId { get; set; }
     public int HistoryCount { get; set; }
 
+    [IgnoreDataMember]
+    public IReadOnlySet<string> ExcludedIds => Excluded.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+
+    [IgnoreDataMember]
     public ReferralStatus CurrentStatus => Enum.Parse<ReferralStatus>(Status);
 
     public static ReferralEntity From(string id, ValidReferral referral, DateTimeOffset receivedAt) => new()
@@ -52,11 +70,13 @@ public sealed class ReferralEntity : ITableEntity
         Topic = referral.Source?.Topic,
         SourcePost = referral.Source?.Post,
         Utm = referral.Source is { Utm.Count: > 0 } source ? System.Text.Json.JsonSerializer.Serialize(source.Utm) : null,
+        Language = referral.Language,
+        VisitPreference = referral.VisitPreference.ToString(),
         ReceivedAt = receivedAt,
     };
 
     public Referral ToReferral() =>
-        new(PartitionKey, Name, Email, State, Treatment, CurrentStatus, ReceivedAt, AssignedSpecialistId);
+        new(PartitionKey, Name, Email, State, Treatment, CurrentStatus, ReceivedAt, AssignedSpecialistId, Assignment);
 }
 
 public sealed class HistoryEntity : ITableEntity
@@ -98,29 +118,35 @@ public sealed class SpecialistEntity : ITableEntity
     public DateTimeOffset? Timestamp { get; set; }
     public ETag ETag { get; set; }
 
-    public string Name { get; set; } = "";
-    public string Email { get; set; } = "";
-    public string LicensedStates { get; set; } = "";
-    public string Treatments { get; set; } = "";
-    public bool AcceptingNewPatients { get; set; }
+    /// <summary>The whole directory row as JSON: one column keeps the import and the reader in step.</summary>
+    public string Json { get; set; } = "";
 
-    public static SpecialistEntity From(Core.Routing.Specialist specialist) => new()
+    public static SpecialistEntity From(Core.Routing.Specialist specialist) =>
+        new() { RowKey = specialist.Id, Json = System.Text.Json.JsonSerializer.Serialize(specialist) };
+
+    public Core.Routing.Specialist ToSpecialist() => System.Text.Json.JsonSerializer.Deserialize<StoredSpecialist>(Json)!.ToSpecialist();
+
+    private sealed record StoredSpecialist(
+        string Id, string Name, string Practice, string Email, string[] LicensedStates, string[] Treatments, bool RemsCertified, bool Telehealth,
+        bool InPerson, bool AcceptingNewPatients, int WeeklyCapacity, string[] Languages, string[] InsuranceNetworks,
+        Core.Routing.OutOfOffice[] OutOfOffice, string TimeZone)
     {
-        RowKey = specialist.Id,
-        Name = specialist.Name,
-        Email = specialist.Email,
-        LicensedStates = string.Join(',', specialist.LicensedStates.Order(StringComparer.Ordinal)),
-        Treatments = string.Join(',', specialist.Treatments.Order(StringComparer.Ordinal)),
-        AcceptingNewPatients = specialist.AcceptingNewPatients,
-    };
+        public Core.Routing.Specialist ToSpecialist() => new(Id, Name, Practice, Email, LicensedStates.ToHashSet(StringComparer.Ordinal),
+            Treatments.ToHashSet(StringComparer.Ordinal), RemsCertified, Telehealth, InPerson, AcceptingNewPatients, WeeklyCapacity,
+            Languages.ToHashSet(StringComparer.Ordinal), InsuranceNetworks.ToHashSet(StringComparer.Ordinal), OutOfOffice, TimeZone);
+    }
+}
 
-    public Core.Routing.Specialist ToSpecialist() => new(
-        RowKey,
-        Name,
-        Email,
-        LicensedStates.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal),
-        Treatments.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal),
-        AcceptingNewPatients);
+/// <summary>A specialist's assignments in one week (PartitionKey the week, RowKey the specialist); ETag-guarded.</summary>
+public sealed class SpecialistLoadEntity : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public int Count { get; set; }
+    public DateTimeOffset? LastAssignedAt { get; set; }
 }
 
 /// <summary>One row per referral and email kind, written after SendGrid accepted the email.</summary>

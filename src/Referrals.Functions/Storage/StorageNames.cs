@@ -11,12 +11,13 @@ public static class StorageNames
     public const string EmailLedgerTable = "EmailLedger";
     public const string IntakeGuardsTable = "IntakeGuards";
     public const string ClicksTable = "LinkClicks";
+    public const string SpecialistLoadTable = "SpecialistLoad";
 
     /// <summary>The app setting that holds the storage connection, as the Functions host names it.</summary>
     public const string Connection = "AzureWebJobsStorage";
 
     public static IReadOnlyList<string> Queues { get; } = [IntakeQueue, NotificationQueue];
-    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable];
+    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable];
 }
 
 /// <summary>Queue messages carry ids only: a queue is no place for personal data.</summary>

@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Referrals.Core.Referrals;
+using Referrals.Functions.Routing;
+using Referrals.Functions.Storage;
+
+namespace Referrals.Functions.Operations;
+
+/// <summary>For operators: every routing decision of a referral (who was chosen and why; why not each other specialist) and its history.</summary>
+public sealed class GetRoutingExplanation([FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals)
+{
+    [Function(nameof(GetRoutingExplanation))]
+    public async Task<IResult> Run(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "ops/referrals/{id}/routing")] HttpRequest request,
+        string id,
+        CancellationToken cancellationToken)
+    {
+        var referral = ReferralId.IsWellFormed(id) ? await referrals.FindReferralAsync(id, cancellationToken) : null;
+        if (referral is null)
+        {
+            return TypedResults.Problem(title: "No referral has this reference.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        var decisions = new List<object>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {id} and RowKey ge {ReferralRouter.DecisionRowPrefix} and RowKey lt {ReferralRouter.DecisionRowPrefix + "~"}");
+        await foreach (var row in referrals.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            decisions.Add(new
+            {
+                at = row.GetDateTimeOffset("At"),
+                chosenSpecialistId = row.GetString("ChosenSpecialistId"),
+                explanation = row.GetString("Explanation"),
+                ranked = JsonNode.Parse(row.GetString("Ranked") ?? "[]"),
+                excluded = JsonNode.Parse(row.GetString("Excluded") ?? "[]"),
+            });
+        }
+
+        var history = await referrals.GetHistoryAsync(id, cancellationToken);
+        return TypedResults.Ok(new
+        {
+            id,
+            status = referral.Status,
+            assignedSpecialistId = referral.AssignedSpecialistId,
+            excludedSpecialists = referral.ExcludedIds,
+            decisions,
+            history = history.Select(h => new { status = h.Status.ToString(), at = h.At, actor = h.Actor.ToString(), reason = h.Reason }),
+        });
+    }
+}

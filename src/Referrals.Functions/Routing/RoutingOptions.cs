@@ -1,0 +1,24 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Referrals.Functions.Routing;
+
+public sealed class RoutingOptions
+{
+    public const string Section = "Routing";
+
+    /// <summary>Declines and timeouts a referral may collect before it goes to the triage coordinator.</summary>
+    [Range(1, 20)] public int MaxUnanswered { get; set; } = 3;
+
+    /// <summary>No answer after this long: one reminder.</summary>
+    public TimeSpan ReminderAfter { get; set; } = TimeSpan.FromHours(48);
+
+    /// <summary>Still no answer this long after the reminder: re-route and alert operators.</summary>
+    public TimeSpan TimeoutAfterReminder { get; set; } = TimeSpan.FromHours(48);
+
+    public TimeSpan LinkLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>The address links in emails start with, e.g. https://referrals.clinic.example.</summary>
+    [Required, Url] public string PublicBaseUrl { get; set; } = "";
+
+    [Required, EmailAddress] public string OperatorsAddress { get; set; } = "";
+}

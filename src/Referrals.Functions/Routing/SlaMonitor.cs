@@ -1,0 +1,71 @@
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Referrals.Core.Referrals;
+using Referrals.Functions.Storage;
+
+namespace Referrals.Functions.Routing;
+
+/// <summary>
+/// Silence is an answer too: no answer within ReminderAfter gets one reminder; still none TimeoutAfterReminder later,
+/// the referral is routed again (the silent specialist excluded) and operators are alerted.
+/// </summary>
+public sealed partial class SlaMonitor(
+    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
+    [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notificationQueue,
+    ReferralRouter router,
+    IOptions<RoutingOptions> options,
+    TimeProvider clock,
+    ILogger<SlaMonitor> logger)
+{
+    [Function(nameof(SlaMonitor))]
+    public async Task Run([TimerTrigger("0 */15 * * * *")] TimerInfo timer, CancellationToken cancellationToken) =>
+        await CheckAsync(cancellationToken);
+
+    public async Task<(int Reminded, int Rerouted)> CheckAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var reminderDue = now - options.Value.ReminderAfter;
+        var filter = TableClient.CreateQueryFilter(
+            $"RowKey eq {ReferralEntity.RowKeyValue} and (Status eq {nameof(ReferralStatus.Routed)} or Status eq {nameof(ReferralStatus.Notified)}) and AssignedAt le {reminderDue}");
+        var (reminded, rerouted) = (0, 0);
+        await foreach (var referral in referrals.QueryAsync<ReferralEntity>(filter, cancellationToken: cancellationToken))
+        {
+            try
+            {
+                if (referral.AssignedAt <= reminderDue - options.Value.TimeoutAfterReminder)
+                {
+                    var silent = referral.AssignedSpecialistId;
+                    var assignment = referral.Assignment;
+                    await router.RerouteAsync(referral, Actor.System, $"No answer from {silent} in time.", r =>
+                    {
+                        r.TimedOutAssignment = assignment;
+                        r.TimedOutSpecialistId = silent;
+                    }, cancellationToken);
+                    LogTimedOut(referral.PartitionKey, silent);
+                    rerouted++;
+                }
+                else if (referral.ReminderForAssignment < referral.Assignment)
+                {
+                    referral.ReminderForAssignment = referral.Assignment;
+                    await referrals.UpdateEntityAsync(referral, referral.ETag, TableUpdateMode.Merge, cancellationToken);
+                    await notificationQueue.SendReferralAsync(referral.PartitionKey, cancellationToken);
+                    reminded++;
+                }
+            }
+            catch (RequestFailedException e) when (e.IsConflict())
+            {
+                // The specialist answered while we looked: their answer wins; the next run sees the new state.
+            }
+        }
+
+        return (reminded, rerouted);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: no answer from specialist {SpecialistId}; routed again")]
+    private partial void LogTimedOut(string referralId, string? specialistId);
+}

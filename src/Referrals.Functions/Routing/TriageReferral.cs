@@ -1,0 +1,38 @@
+using Azure.Data.Tables;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Referrals.Core.Pages;
+using Referrals.Core.Security;
+using Referrals.Functions.Intake;
+using Referrals.Functions.Storage;
+
+namespace Referrals.Functions.Routing;
+
+/// <summary>The triage coordinator's view of a referral nobody matched, behind the signed link in their email.</summary>
+public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals, ReferralLinks links)
+{
+    [Function(nameof(TriageReferral))]
+    public async Task<IResult> Run(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "triage/referral")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var nonce = HtmlPage.NewNonce();
+        var check = links.Verify(request.Query["t"], LinkAction.Triage, out var claims);
+        var referral = check == LinkCheck.Valid ? await referrals.FindReferralAsync(claims!.ReferralId, cancellationToken) : null;
+        if (referral is null)
+        {
+            var (status, title) = check switch
+            {
+                LinkCheck.Expired => (StatusCodes.Status410Gone, "This link has expired"),
+                LinkCheck.Invalid => (StatusCodes.Status400BadRequest, "This link is not valid"),
+                _ => (StatusCodes.Status404NotFound, "Referral not found"),
+            };
+            return HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderMessage(title, "Please use the link in your most recent email.", nonce), nonce, status);
+        }
+
+        var details = new ReferralDetails(referral.PartitionKey, referral.Name, referral.Email, referral.Phone, referral.ContactMethod, referral.State,
+            referral.Treatment, referral.Insurance, referral.Language, referral.VisitPreference, referral.Message, referral.Urgent);
+        return HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderReferral(details, respondToken: null, "", nonce), nonce);
+    }
+}
