@@ -130,6 +130,7 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Email:FromName"] = "Clinic referrals",
             ["Email:TriageAddress"] = "triage@clinic.test",
             ["Routing:OperatorsAddress"] = "operators@clinic.test",
+            ["Routing:MaxUnanswered"] = "2",
             ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
             ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
             ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),

@@ -49,7 +49,7 @@ public static class ReferralTable
         referral.HistoryCount++;
         await table.SubmitTransactionAsync(
             [
-                new TableTransactionAction(TableTransactionActionType.UpdateMerge, referral, referral.ETag),
+                new TableTransactionAction(TableTransactionActionType.UpdateReplace, referral, referral.ETag),
                 new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, referral.HistoryCount, change)),
             ],
             cancellationToken);
