@@ -53,4 +53,16 @@ public class EmailContentTests
         Assert.Contains("911", email.Html);
         Assert.Equal("jane@example.com", email.ToAddress);
     }
+
+    [Fact]
+    public void The_specialist_email_links_to_the_referral_page_accept_and_decline_and_holds_nothing_else()
+    {
+        var email = EmailContent.SpecialistNewReferral(Referral, "dr@example.org", "Dr Who", 2, "https://x.test/r?t=tok", DateTimeOffset.UnixEpoch);
+
+        Assert.Contains("https://x.test/r?t=tok#accept", email.Text);
+        Assert.Contains("https://x.test/r?t=tok#decline", email.Html);
+        Assert.Equal("SpecialistNewReferral-2", email.LedgerKey);
+        Assert.DoesNotContain(Referral.Name, email.Text);
+        Assert.DoesNotContain(Referral.Email, email.Html);
+    }
 }

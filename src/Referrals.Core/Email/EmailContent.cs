@@ -49,16 +49,17 @@ public static class EmailContent
 
             A new referral has been routed to you. Reference: {reference}.
 
-            Open it to see the details you need to contact the person, and accept or decline it:
-            {respondUrl}
+            See the details you need to contact the person: {respondUrl}
+            Accept: {respondUrl}#accept
+            Decline (with a reason): {respondUrl}#decline
 
             Please respond by {by}. The link is personal to you; do not forward it.
             """;
         var html = $"""
             <p>Hello {Encode(specialistName)},</p>
             <p>A new referral has been routed to you. Reference: <strong>{Encode(reference)}</strong>.</p>
-            <p><a href="{Encode(respondUrl)}">Open the referral to accept or decline it</a></p>
-            <p>Please respond by {Encode(by)}. The link is personal to you; do not forward it.</p>
+            <p><a href="{Encode(respondUrl)}">See the referral</a> · <a href="{Encode(respondUrl)}#accept">Accept</a> · <a href="{Encode(respondUrl)}#decline">Decline with a reason</a></p>
+            <p>Each link opens the referral page; your answer is recorded when you confirm it there. Please respond by {Encode(by)}. The link is personal to you; do not forward it.</p>
             """;
         return new EmailMessage(EmailKind.SpecialistNewReferral, specialistEmail, specialistName, $"New referral {reference}", html, text, $"{EmailKind.SpecialistNewReferral}-{assignment}");
     }

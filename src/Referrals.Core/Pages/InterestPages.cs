@@ -113,31 +113,8 @@ public static class InterestPages
         SelectField(html, model, "treatment", "What would you like to learn about?", null,
             Treatments.All.Select(t => (t.Code, t.DisplayName)));
 
-        var contactValue = Value(model, "contactMethod") ?? "email";
-        html.Append("<fieldset class=\"field\"").Append(Described(model, "contactMethod")).Append("><legend>How should we contact you?</legend>");
-        ErrorText(html, model, "contactMethod");
-        foreach (var (value, label) in ContactMethods)
-        {
-            var id = value == "email" ? FieldId("contactMethod") : $"contactMethod-{value}";
-            html.Append("<div class=\"choice\"><input type=\"radio\" name=\"contactMethod\" id=\"").Append(id).Append("\" value=\"").Append(value).Append('"')
-                .Append(string.Equals(contactValue, value, StringComparison.OrdinalIgnoreCase) ? " checked" : "")
-                .Append("><label for=\"").Append(id).Append("\">").Append(label).Append("</label></div>");
-        }
-
-        html.Append("</fieldset>");
-
-        var visitValue = Value(model, "visitPreference") ?? "either";
-        html.Append("<fieldset class=\"field\"").Append(Described(model, "visitPreference")).Append("><legend>How would you like to be seen?</legend>");
-        ErrorText(html, model, "visitPreference");
-        foreach (var (value, label) in VisitPreferences)
-        {
-            var id = value == "either" ? FieldId("visitPreference") : $"visitPreference-{value}";
-            html.Append("<div class=\"choice\"><input type=\"radio\" name=\"visitPreference\" id=\"").Append(id).Append("\" value=\"").Append(value).Append('"')
-                .Append(string.Equals(visitValue, value, StringComparison.OrdinalIgnoreCase) ? " checked" : "")
-                .Append("><label for=\"").Append(id).Append("\">").Append(label).Append("</label></div>");
-        }
-
-        html.Append("</fieldset>");
+        RadioGroup(html, model, "contactMethod", "How should we contact you?", ContactMethods, "email");
+        RadioGroup(html, model, "visitPreference", "How would you like to be seen?", VisitPreferences, "either");
         SelectField(html, model, "language", "Preferred language (optional)", "We will try to match you with a specialist who speaks it.",
             Languages.All.Select(l => (l.Code, l.Name)), required: false);
 
@@ -260,6 +237,23 @@ public static class InterestPages
         }
 
         html.Append("</select></div>");
+    }
+
+    /// <summary>Radios in a fieldset; the first option carries the field's id so the error summary can link to it.</summary>
+    private static void RadioGroup(StringBuilder html, FormModel model, string name, string legend, (string Value, string Label)[] options, string defaultValue)
+    {
+        var selected = Value(model, name) ?? defaultValue;
+        html.Append("<fieldset class=\"field\"").Append(Described(model, name)).Append("><legend>").Append(E(legend)).Append("</legend>");
+        ErrorText(html, model, name);
+        foreach (var (value, label) in options)
+        {
+            var id = value == options[0].Value ? FieldId(name) : $"{name}-{value}";
+            html.Append("<div class=\"choice\"><input type=\"radio\" name=\"").Append(name).Append("\" id=\"").Append(id).Append("\" value=\"").Append(value).Append('"')
+                .Append(string.Equals(selected, value, StringComparison.OrdinalIgnoreCase) ? " checked" : "")
+                .Append("><label for=\"").Append(id).Append("\">").Append(E(label)).Append("</label></div>");
+        }
+
+        html.Append("</fieldset>");
     }
 
     private static void Checkbox(StringBuilder html, FormModel model, string name, string label)

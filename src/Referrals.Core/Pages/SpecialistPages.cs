@@ -47,9 +47,9 @@ public static class SpecialistPages
         {
             html.Append("<h2>Your answer</h2>")
                 .Append("<form method=\"post\" action=\"").Append(E(postUrl)).Append("\"><input type=\"hidden\" name=\"t\" value=\"").Append(E(respondToken)).Append("\">")
-                .Append("<input type=\"hidden\" name=\"decision\" value=\"accept\"><button type=\"submit\">Accept this referral</button></form>")
+                .Append("<input type=\"hidden\" name=\"decision\" value=\"accept\"><button type=\"submit\" id=\"accept\">Accept this referral</button></form>")
                 .Append("<form method=\"post\" action=\"").Append(E(postUrl)).Append("\"><input type=\"hidden\" name=\"t\" value=\"").Append(E(respondToken)).Append("\">")
-                .Append("<input type=\"hidden\" name=\"decision\" value=\"decline\"><fieldset><legend>Decline this referral</legend>");
+                .Append("<input type=\"hidden\" name=\"decision\" value=\"decline\"><fieldset id=\"decline\"><legend>Decline this referral</legend>");
             foreach (var (code, label) in DeclineReasons)
             {
                 html.Append("<div class=\"choice\"><input type=\"radio\" name=\"reason\" id=\"reason-").Append(code).Append("\" value=\"").Append(code).Append("\" required>")

@@ -33,7 +33,7 @@ public sealed class GetReferralStatus([FromKeyedServices(StorageNames.ReferralsT
         {
             id,
             status = referral.Status,
-            history = history.Select(h => new { status = h.Status.ToString(), at = h.At, actor = h.Actor.ToString(), reason = h.Reason }),
+            history = history.ForDisplay(),
         });
     }
 }

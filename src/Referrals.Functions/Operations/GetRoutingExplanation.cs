@@ -46,7 +46,7 @@ public sealed class GetRoutingExplanation([FromKeyedServices(StorageNames.Referr
             assignedSpecialistId = referral.AssignedSpecialistId,
             excludedSpecialists = referral.ExcludedIds,
             decisions,
-            history = history.Select(h => new { status = h.Status.ToString(), at = h.At, actor = h.Actor.ToString(), reason = h.Reason }),
+            history = history.ForDisplay(),
         });
     }
 }

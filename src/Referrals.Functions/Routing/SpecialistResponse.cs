@@ -68,8 +68,7 @@ public sealed partial class SpecialistResponse(
 
         if (!isPost)
         {
-            var details = new ReferralDetails(referral.PartitionKey, referral.Name, referral.Email, referral.Phone, referral.ContactMethod, referral.State,
-                referral.Treatment, referral.Insurance, referral.Language, referral.VisitPreference, referral.Message, referral.Urgent);
+            var details = referral.ToDetails();
             return HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderReferral(details, token, "/" + ReferralLinks.RespondPath, nonce), nonce);
         }
 

@@ -31,8 +31,7 @@ public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTabl
             return HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderMessage(title, "Please use the link in your most recent email.", nonce), nonce, status);
         }
 
-        var details = new ReferralDetails(referral.PartitionKey, referral.Name, referral.Email, referral.Phone, referral.ContactMethod, referral.State,
-            referral.Treatment, referral.Insurance, referral.Language, referral.VisitPreference, referral.Message, referral.Urgent);
+        var details = referral.ToDetails();
         return HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderReferral(details, respondToken: null, "", nonce), nonce);
     }
 }

@@ -75,6 +75,10 @@ public sealed class ReferralEntity : ITableEntity
         ReceivedAt = receivedAt,
     };
 
+    /// <summary>What a specialist or the triage coordinator sees behind a signed link.</summary>
+    public Core.Pages.ReferralDetails ToDetails() =>
+        new(PartitionKey, Name, Email, Phone, ContactMethod, State, Treatment, Insurance, Language, VisitPreference, Message, Urgent);
+
     public Referral ToReferral() =>
         new(PartitionKey, Name, Email, State, Treatment, CurrentStatus, ReceivedAt, AssignedSpecialistId, Assignment);
 }

@@ -55,5 +55,9 @@ public static class ReferralTable
             cancellationToken);
     }
 
+    /// <summary>The history as the status resources show it.</summary>
+    public static IEnumerable<object> ForDisplay(this IEnumerable<StatusChange> history) =>
+        history.Select(h => new { status = h.Status.ToString(), at = h.At, actor = h.Actor.ToString(), reason = h.Reason });
+
     public static bool IsConflict(this RequestFailedException exception) => exception.Status is 409 or 412;
 }
