@@ -44,15 +44,20 @@ public static class ReferralPipeline
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DirectoryOptions>().BindConfiguration(DirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
+        services.AddOptions<SendGridResilienceOptions>().BindConfiguration($"{EmailOptions.Section}:Resilience");
         services.AddHttpClient(EmailSender.HttpClientName)
-            .AddResilienceHandler(EmailSender.HttpClientName, ConfigureSendGridPipeline);
-        services.AddSingleton<ISendGridClient>(sp =>
+            .AddResilienceHandler(SendGridResilience.PipelineName, (pipeline, context) => SendGridResilience.Configure(
+                pipeline,
+                context.ServiceProvider.GetRequiredService<IOptions<SendGridResilienceOptions>>().Value,
+                context.ServiceProvider.GetRequiredService<TimeProvider>()));
+        // A client per use over the factory's pooled handlers, so handler rotation works as intended.
+        services.AddTransient<ISendGridClient>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EmailOptions>>().Value;
             var http = sp.GetRequiredService<IHttpClientFactory>().CreateClient(EmailSender.HttpClientName);
             return new SendGridClient(http, new SendGridClientOptions { ApiKey = options.SendGridApiKey, Host = options.SendGridHost });
         });
-        services.AddSingleton<EmailSender>();
+        services.AddTransient<EmailSender>();
         services.AddSingleton<SpecialistDirectory>();
 
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -65,29 +70,6 @@ public static class ReferralPipeline
         return services;
     }
 
-    /// <summary>
-    /// A short inner retry: the queue's dequeue count is the outer one, so a long inner retry would only hold the message.
-    /// </summary>
-    private static void ConfigureSendGridPipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline)
-    {
-        pipeline
-            .AddRetry(new HttpRetryStrategyOptions
-            {
-                MaxRetryAttempts = 2,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(500),
-                ShouldRetryAfterHeader = true,
-            })
-            .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
-            {
-                FailureRatio = 0.5,
-                MinimumThroughput = 10,
-                SamplingDuration = TimeSpan.FromSeconds(30),
-                BreakDuration = TimeSpan.FromSeconds(15),
-            })
-            .AddTimeout(TimeSpan.FromSeconds(10));
-    }
 }
 
 public sealed class EmailOptions
@@ -102,6 +84,14 @@ public sealed class EmailOptions
     [Required, EmailAddress] public string FromAddress { get; set; } = "";
     [Required] public string FromName { get; set; } = "";
     [Required, EmailAddress] public string TriageAddress { get; set; } = "";
+
+    [EmailAddress] public string? ReplyToAddress { get; set; }
+
+    /// <summary>SendGrid validates but does not deliver (answers 200): for staging.</summary>
+    public bool SandboxMode { get; set; }
+
+    /// <summary>Optional SendGrid dynamic template id per email kind (e.g. Templates:VisitorConfirmation = d-…); without one, the repo's content is sent.</summary>
+    public Dictionary<string, string> Templates { get; set; } = [];
 }
 
 public sealed class DirectoryOptions

@@ -7,27 +7,56 @@ using SendGrid.Helpers.Mail;
 namespace Referrals.Functions.Notifications;
 
 /// <summary>Turns an <see cref="EmailMessage"/> into a SendGrid request and fails loudly unless SendGrid accepted it.</summary>
-public sealed class EmailSender(ISendGridClient client, IOptions<EmailOptions> options)
+public sealed class EmailSender(ISendGridClient client, IOptions<EmailOptions> options, TimeProvider clock)
 {
     public const string HttpClientName = "sendgrid";
 
-    /// <returns>SendGrid's message id, for correlating delivery events later.</returns>
+    /// <returns>SendGrid's message id, for matching delivery events later.</returns>
     public async Task<string?> SendAsync(EmailMessage email, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var message = new SendGridMessage
-        {
-            From = new EmailAddress(settings.FromAddress, settings.FromName),
-            Subject = email.Subject,
-            PlainTextContent = email.Text,
-            HtmlContent = email.Html,
-        };
+        var message = new SendGridMessage { From = new EmailAddress(settings.FromAddress, settings.FromName) };
         message.AddTo(new EmailAddress(email.ToAddress, email.ToName));
-        // Categories are visible in SendGrid's dashboards and not PII-safe: the kind is all they get.
+        if (settings.Templates.TryGetValue(email.Kind.ToString(), out var templateId) && !string.IsNullOrEmpty(templateId))
+        {
+            // A dynamic template wraps our content in the clinic's layout; the words stay in the repo's templates.
+            message.SetTemplateId(templateId);
+            message.SetTemplateData(new { subject = email.Subject, html = email.Html, text = email.Text });
+        }
+        else
+        {
+            message.Subject = email.Subject;
+            message.PlainTextContent = email.Text;
+            message.HtmlContent = email.Html;
+        }
+
+        if (!string.IsNullOrEmpty(settings.ReplyToAddress))
+        {
+            message.SetReplyTo(new EmailAddress(settings.ReplyToAddress));
+        }
+
+        if (settings.SandboxMode)
+        {
+            message.SetSandBoxMode(true);
+        }
+
+        // Categories and custom_args show in SendGrid's dashboards and are not PII-safe: the kind is all they get.
         message.AddCategory(email.Kind.ToString());
 
         var response = await client.SendEmailAsync(message, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.Accepted && response.StatusCode != HttpStatusCode.OK)
+        if (response.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            var now = clock.GetUtcNow();
+            using var probe = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+            foreach (var header in response.Headers)
+            {
+                probe.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+
+            throw new SendGridRateLimitedException(SendGridResilience.RateLimitResetAt(probe, now) ?? now.AddMinutes(1));
+        }
+
+        if (response.StatusCode is not (HttpStatusCode.Accepted or HttpStatusCode.OK))
         {
             throw new EmailNotAcceptedException(email.Kind, response.StatusCode);
         }
@@ -38,3 +67,10 @@ public sealed class EmailSender(ISendGridClient client, IOptions<EmailOptions> o
 
 public sealed class EmailNotAcceptedException(EmailKind kind, HttpStatusCode status)
     : Exception($"SendGrid did not accept the {kind} email: HTTP {(int)status}.");
+
+/// <summary>SendGrid is rate limiting us until <see cref="ResetAt"/>; sending earlier would only be refused again.</summary>
+public sealed class SendGridRateLimitedException(DateTimeOffset resetAt)
+    : Exception($"SendGrid is rate limiting until {resetAt:u}.")
+{
+    public DateTimeOffset ResetAt { get; } = resetAt;
+}

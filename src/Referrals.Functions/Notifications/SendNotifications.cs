@@ -18,6 +18,7 @@ namespace Referrals.Functions.Notifications;
 public sealed partial class SendNotifications(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
+    [FromKeyedServices(StorageNames.NotificationQueue)] Azure.Storage.Queues.QueueClient notificationQueue,
     SpecialistDirectory directory,
     EmailSender sender,
     IntakeGuards guards,
@@ -36,23 +37,23 @@ public sealed partial class SendNotifications(
         var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
             ?? throw new InvalidOperationException($"Referral {message.ReferralId} does not exist.");
 
-        foreach (var email in await ComposeAsync(referral, cancellationToken))
+        try
         {
-            var sent = await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(referral.PartitionKey, email.LedgerKey, cancellationToken: cancellationToken);
-            if (sent.HasValue)
+            foreach (var email in await ComposeAsync(referral, cancellationToken))
             {
-                continue;
+                await SendOnceAsync(referral.PartitionKey, email, cancellationToken);
             }
-
-            // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
-            var suppressed = email.Kind == EmailKind.VisitorConfirmation
-                && !await guards.CountConfirmationAsync(intakeOptions.Value.Hash().Of("confirmation", email.ToAddress.ToLowerInvariant()), cancellationToken);
-            var providerId = suppressed ? null : await sender.SendAsync(email, cancellationToken);
-            await ledger.UpsertEntityAsync(
-                new EmailLedgerEntity { PartitionKey = referral.PartitionKey, RowKey = email.LedgerKey, SentAt = clock.GetUtcNow(), ProviderMessageId = providerId, Suppressed = suppressed },
-                TableUpdateMode.Replace,
-                cancellationToken);
-            LogSent(referral.PartitionKey, email.Kind, suppressed);
+        }
+        catch (SendGridRateLimitedException limited)
+        {
+            // Not a fault: come back when SendGrid's window resets, not after the queue's short visibility timeout.
+            var wait = limited.ResetAt - clock.GetUtcNow();
+            await notificationQueue.SendMessageAsync(
+                System.Text.Json.JsonSerializer.Serialize(message, System.Text.Json.JsonSerializerOptions.Web),
+                wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+                cancellationToken: cancellationToken);
+            LogRateLimited(referral.PartitionKey, limited.ResetAt);
+            return;
         }
 
         if (referral.CurrentStatus == ReferralStatus.Routed)
@@ -64,6 +65,55 @@ public sealed partial class SendNotifications(
                 cancellationToken);
         }
     }
+
+    /// <summary>
+    /// The send ledger: a row is claimed before sending and completed after SendGrid's 202, so a redelivered message
+    /// skips what was sent. A fresh claim means another invocation is sending right now; a stale one (its sender died
+    /// mid-send) is taken over. The window left: SendGrid accepted but the completion write failed (see the README).
+    /// </summary>
+    private async Task SendOnceAsync(string referralId, EmailMessage email, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var existing = await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(referralId, email.LedgerKey, cancellationToken: cancellationToken);
+        var row = existing.HasValue ? existing.Value! : new EmailLedgerEntity { PartitionKey = referralId, RowKey = email.LedgerKey };
+        if (row.State is EmailLedgerEntity.Sent or EmailLedgerEntity.Suppressed)
+        {
+            return;
+        }
+
+        if (row.State == EmailLedgerEntity.Claimed && row.ClaimedAt > now - ClaimTimeout)
+        {
+            throw new InvalidOperationException($"Referral {referralId}: {email.LedgerKey} is being sent by another invocation.");
+        }
+
+        row.State = EmailLedgerEntity.Claimed;
+        row.ClaimedAt = now;
+        var claim = existing.HasValue
+            ? await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken)
+            : await ledger.AddEntityAsync(row, cancellationToken);
+        row.ETag = claim.Headers.ETag ?? row.ETag;
+
+        // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
+        var suppressed = email.Kind == EmailKind.VisitorConfirmation
+            && !await guards.CountConfirmationAsync(intakeOptions.Value.Hash().Of("confirmation", email.ToAddress.ToLowerInvariant()), cancellationToken);
+        try
+        {
+            row.ProviderMessageId = suppressed ? null : await sender.SendAsync(email, cancellationToken);
+        }
+        catch
+        {
+            // Give the claim back so the retry is not mistaken for a concurrent sender.
+            await ledger.DeleteEntityAsync(referralId, email.LedgerKey, row.ETag, CancellationToken.None);
+            throw;
+        }
+
+        row.State = suppressed ? EmailLedgerEntity.Suppressed : EmailLedgerEntity.Sent;
+        row.SentAt = clock.GetUtcNow();
+        await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
+        LogSent(referralId, email.Kind, suppressed);
+    }
+
+    private static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(2);
 
     /// <summary>The emails the referral's current state calls for; the ledger filters out those already sent.</summary>
     private async Task<IReadOnlyList<EmailMessage>> ComposeAsync(ReferralEntity entity, CancellationToken cancellationToken)
@@ -101,6 +151,9 @@ public sealed partial class SendNotifications(
 
         return emails;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: SendGrid rate limit; notifications queued again for {ResetAt:u}")]
+    private partial void LogRateLimited(string referralId, DateTimeOffset resetAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId}: {Kind} email done (suppressed by the daily cap: {Suppressed})")]
     private partial void LogSent(string referralId, EmailKind kind, bool suppressed);

@@ -153,7 +153,7 @@ public sealed class SpecialistLoadEntity : ITableEntity
     public DateTimeOffset? LastAssignedAt { get; set; }
 }
 
-/// <summary>One row per referral and email kind, written after SendGrid accepted the email.</summary>
+/// <summary>One row per referral and email (kind, and assignment where it repeats): claimed before sending, completed after.</summary>
 public sealed class EmailLedgerEntity : ITableEntity
 {
     public string PartitionKey { get; set; } = "";
@@ -161,9 +161,17 @@ public sealed class EmailLedgerEntity : ITableEntity
     public DateTimeOffset? Timestamp { get; set; }
     public ETag ETag { get; set; }
 
-    public DateTimeOffset SentAt { get; set; }
-    public string? ProviderMessageId { get; set; }
+    public const string Claimed = "Claimed";
+    public const string Sent = "Sent";
 
     /// <summary>Not sent because the address had its daily allowance of confirmations.</summary>
-    public bool Suppressed { get; set; }
+    public const string Suppressed = "Suppressed";
+
+    public string State { get; set; } = Claimed;
+    public DateTimeOffset ClaimedAt { get; set; }
+    public DateTimeOffset? SentAt { get; set; }
+    public string? ProviderMessageId { get; set; }
+
+    /// <summary>SendGrid's delivery events for this email (delivered, deferred, bounce, dropped, blocked), latest last.</summary>
+    public string? LastEvent { get; set; }
 }
