@@ -115,7 +115,7 @@ public sealed class PipelineFixture : IAsyncLifetime
     }
 
     /// <summary>A DevHost running the real app against <paramref name="azurite"/>; tests may swap services.</summary>
-    public static Task<DevHostApp> StartHostAsync(AzuriteInstance azurite, Action<IServiceCollection>? configureServices = null) =>
+    public static Task<DevHostApp> StartHostAsync(AzuriteInstance azurite, Action<IServiceCollection>? configureServices = null, IReadOnlyDictionary<string, string?>? extraSettings = null) =>
         DevHostApp.StartAsync([], new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
@@ -135,7 +135,7 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
             ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
             ["Intake:AllowedOrigins:0"] = BlogOrigin,
-        }, services =>
+        }.Concat(extraSettings ?? new Dictionary<string, string?>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services =>
         {
             services.AddFakeLogging();
             configureServices?.Invoke(services);

@@ -86,30 +86,40 @@ public sealed partial class SendNotifications(
             throw new InvalidOperationException($"Referral {referralId}: {email.LedgerKey} is being sent by another invocation.");
         }
 
-        row.State = EmailLedgerEntity.Claimed;
+        // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
+        // Counted once per email, not once per attempt.
+        var suppressed = false;
+        if (email.Kind == EmailKind.VisitorConfirmation && !row.CapCounted)
+        {
+            suppressed = !await guards.CountConfirmationAsync(intakeOptions.Value.Hash().Of("confirmation", email.ToAddress.ToLowerInvariant()), cancellationToken);
+            row.CapCounted = true;
+        }
+
+        row.State = suppressed ? EmailLedgerEntity.Suppressed : EmailLedgerEntity.Claimed;
         row.ClaimedAt = now;
         var claim = existing.HasValue
             ? await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken)
             : await ledger.AddEntityAsync(row, cancellationToken);
         row.ETag = claim.Headers.ETag ?? row.ETag;
-
-        // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
-        var suppressed = email.Kind == EmailKind.VisitorConfirmation
-            && !await guards.CountConfirmationAsync(intakeOptions.Value.Hash().Of("confirmation", email.ToAddress.ToLowerInvariant()), cancellationToken);
-        try
+        if (!suppressed)
         {
-            row.ProviderMessageId = suppressed ? null : await sender.SendAsync(email, cancellationToken);
-        }
-        catch
-        {
-            // Give the claim back so the retry is not mistaken for a concurrent sender.
-            await ledger.DeleteEntityAsync(referralId, email.LedgerKey, row.ETag, CancellationToken.None);
-            throw;
+            try
+            {
+                row.ProviderMessageId = await sender.SendAsync(email, cancellationToken);
+            }
+            catch
+            {
+                // Mark the attempt failed so the retry is not mistaken for a concurrent sender.
+                row.State = EmailLedgerEntity.Failed;
+                await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, CancellationToken.None);
+                throw;
+            }
+
+            row.State = EmailLedgerEntity.Sent;
+            row.SentAt = clock.GetUtcNow();
+            await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
         }
 
-        row.State = suppressed ? EmailLedgerEntity.Suppressed : EmailLedgerEntity.Sent;
-        row.SentAt = clock.GetUtcNow();
-        await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
         LogSent(referralId, email.Kind, suppressed);
     }
 

@@ -164,10 +164,16 @@ public sealed class EmailLedgerEntity : ITableEntity
     public const string Claimed = "Claimed";
     public const string Sent = "Sent";
 
+    /// <summary>The last attempt failed; the next one may go ahead.</summary>
+    public const string Failed = "Failed";
+
     /// <summary>Not sent because the address had its daily allowance of confirmations.</summary>
     public const string Suppressed = "Suppressed";
 
     public string State { get; set; } = Claimed;
+
+    /// <summary>This confirmation was counted against the address's daily cap (once, whatever the attempts).</summary>
+    public bool CapCounted { get; set; }
     public DateTimeOffset ClaimedAt { get; set; }
     public DateTimeOffset? SentAt { get; set; }
     public string? ProviderMessageId { get; set; }
