@@ -87,6 +87,9 @@ public sealed class EmailOptions
 
     [EmailAddress] public string? ReplyToAddress { get; set; }
 
+    /// <summary>The Event Webhook's verification key from SendGrid's settings (base64); unsigned posts are refused.</summary>
+    public string? EventWebhookPublicKey { get; set; }
+
     /// <summary>SendGrid validates but does not deliver (answers 200): for staging.</summary>
     public bool SandboxMode { get; set; }
 

@@ -69,6 +69,9 @@ public static class TestKeys
 public sealed class PipelineFixture : IAsyncLifetime
 {
     public const string BlogOrigin = "https://blog.clinic.test";
+
+    /// <summary>Stands in for SendGrid's Event Webhook signing key; the app is given its public half.</summary>
+    public static readonly System.Security.Cryptography.ECDsa WebhookKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
     public static readonly TimeSpan MinimumFillTime = TimeSpan.FromMilliseconds(500);
 
     public AzuriteInstance Azurite { get; private set; } = null!;
@@ -135,6 +138,7 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
             ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
             ["Intake:AllowedOrigins:0"] = BlogOrigin,
+            ["Email:EventWebhookPublicKey"] = Convert.ToBase64String(WebhookKey.ExportSubjectPublicKeyInfo()),
         }.Concat(extraSettings ?? new Dictionary<string, string?>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services =>
         {
             services.AddFakeLogging();

@@ -118,6 +118,13 @@ public sealed partial class SendNotifications(
             row.State = EmailLedgerEntity.Sent;
             row.SentAt = clock.GetUtcNow();
             await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
+            if (row.ProviderMessageId is { } messageId)
+            {
+                // Delivery events name SendGrid's message id: index it to find this email again.
+                await ledger.UpsertEntityAsync(
+                    new TableEntity(EmailLedgerEntity.MessageIndexKey(messageId), "") { ["ReferralId"] = referralId, ["LedgerKey"] = email.LedgerKey },
+                    TableUpdateMode.Replace, cancellationToken);
+            }
         }
 
         LogSent(referralId, email.Kind, suppressed);

@@ -49,6 +49,9 @@ public sealed class ReferralEntity : ITableEntity
     public string? TimedOutSpecialistId { get; set; }
     public int HistoryCount { get; set; }
 
+    /// <summary>SendGrid reported a bounce, drop or block for an email to the visitor.</summary>
+    public bool VisitorUnreachable { get; set; }
+
     [IgnoreDataMember]
     public IReadOnlySet<string> ExcludedIds => Excluded.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
 
@@ -177,6 +180,8 @@ public sealed class EmailLedgerEntity : ITableEntity
     public DateTimeOffset ClaimedAt { get; set; }
     public DateTimeOffset? SentAt { get; set; }
     public string? ProviderMessageId { get; set; }
+
+    public static string MessageIndexKey(string providerMessageId) => $"msg-{providerMessageId}";
 
     /// <summary>SendGrid's delivery events for this email (delivered, deferred, bounce, dropped, blocked), latest last.</summary>
     public string? LastEvent { get; set; }

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Referrals.Core.Email;
+using Referrals.Functions.Storage;
+using SendGrid.Helpers.EventWebhook;
+
+namespace Referrals.Functions.Notifications;
+
+/// <summary>
+/// SendGrid's Event Webhook. Only signed posts (ECDSA, checked with SendGrid's own RequestValidator against the
+/// configured public key) from the last five minutes are read; each event is recorded once (by sg_event_id) on the
+/// email it concerns. A visitor address that bounces is marked unreachable for operators.
+/// </summary>
+public sealed partial class SendGridEvents(
+    [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
+    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
+    IOptions<EmailOptions> options,
+    TimeProvider clock,
+    ILogger<SendGridEvents> logger)
+{
+    public const string SignatureHeader = "X-Twilio-Email-Event-Webhook-Signature";
+    public const string TimestampHeader = "X-Twilio-Email-Event-Webhook-Timestamp";
+    public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(5);
+    private static readonly string[] Recorded = ["delivered", "deferred", "bounce", "dropped", "blocked"];
+    private static readonly string[] Unreachable = ["bounce", "dropped", "blocked"];
+    private const int MaxBodyBytes = 1024 * 1024;
+
+    [Function(nameof(SendGridEvents))]
+    public async Task<IResult> Run(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "sendgrid/events")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return TypedResults.Problem(title: "Too large.", statusCode: StatusCodes.Status413PayloadTooLarge);
+        }
+
+        using var reader = new StreamReader(request.Body);
+        var payload = await reader.ReadToEndAsync(cancellationToken);
+        var signature = request.Headers[SignatureHeader].FirstOrDefault();
+        var timestamp = request.Headers[TimestampHeader].FirstOrDefault();
+        if (Reject(payload, signature, timestamp) is { } reason)
+        {
+            LogRejected(reason);
+            return TypedResults.Problem(title: "The event post is not signed by SendGrid.", detail: reason, statusCode: StatusCodes.Status401Unauthorized);
+        }
+
+        JsonArray events;
+        try
+        {
+            events = JsonNode.Parse(payload) as JsonArray ?? throw new JsonException("not an array");
+        }
+        catch (JsonException)
+        {
+            return TypedResults.Problem(title: "The body is not a JSON array of events.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var recorded = 0;
+        foreach (var item in events.OfType<JsonObject>())
+        {
+            recorded += await RecordAsync(item, cancellationToken) ? 1 : 0;
+        }
+
+        return TypedResults.Ok(new { received = events.Count, recorded });
+    }
+
+    private string? Reject(string payload, string? signature, string? timestamp)
+    {
+        if (string.IsNullOrEmpty(options.Value.EventWebhookPublicKey))
+        {
+            return "no Email:EventWebhookPublicKey is configured";
+        }
+
+        if (string.IsNullOrEmpty(signature) || string.IsNullOrEmpty(timestamp))
+        {
+            return "unsigned";
+        }
+
+        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            || (clock.GetUtcNow() - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > MaxAge)
+        {
+            return "stale or malformed timestamp";
+        }
+
+        try
+        {
+            var validator = new RequestValidator();
+            var key = validator.ConvertPublicKeyToECDSA(options.Value.EventWebhookPublicKey);
+            return validator.VerifySignature(key, payload, signature, timestamp) ? null : "bad signature";
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
+        {
+            return "malformed signature";
+        }
+    }
+
+    private async Task<bool> RecordAsync(JsonObject item, CancellationToken cancellationToken)
+    {
+        var eventId = item["sg_event_id"]?.ToString();
+        var kind = item["event"]?.ToString();
+        var messageId = item["sg_message_id"]?.ToString()?.Split('.')[0];
+        if (string.IsNullOrEmpty(eventId) || kind is null || !Recorded.Contains(kind) || string.IsNullOrEmpty(messageId))
+        {
+            return false;
+        }
+
+        try
+        {
+            // SendGrid delivers at least once: the event id is claimed, so a repeat changes nothing.
+            await ledger.AddEntityAsync(new TableEntity($"event-{eventId}", "") { ["Event"] = kind, ["MessageId"] = messageId }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return false;
+        }
+
+        var index = await ledger.GetEntityIfExistsAsync<TableEntity>(EmailLedgerEntity.MessageIndexKey(messageId), "", cancellationToken: cancellationToken);
+        if (!index.HasValue)
+        {
+            return true;
+        }
+
+        var referralId = index.Value!.GetString("ReferralId");
+        var ledgerKey = index.Value.GetString("LedgerKey");
+        await ledger.UpdateEntityAsync(new TableEntity(referralId, ledgerKey) { ["LastEvent"] = kind, ["LastEventAt"] = clock.GetUtcNow() }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        var toVisitor = ledgerKey.StartsWith(nameof(EmailKind.VisitorConfirmation), StringComparison.Ordinal)
+            || ledgerKey.StartsWith(nameof(EmailKind.VisitorAccepted), StringComparison.Ordinal);
+        if (toVisitor && Unreachable.Contains(kind))
+        {
+            await referrals.UpdateEntityAsync(new TableEntity(referralId, ReferralEntity.RowKeyValue) { ["VisitorUnreachable"] = true }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+            LogUnreachable(referralId, kind);
+        }
+
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SendGrid event post rejected: {Reason}")]
+    private partial void LogRejected(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: the visitor's address is unreachable ({Event})")]
+    private partial void LogUnreachable(string referralId, string @event);
+}
