@@ -139,7 +139,7 @@ public class DiscoveryTests(PipelineFixture fixture)
         var expected = fixture.Host.Functions.Functions.Where(f => f.Trigger.Type == "queueTrigger").Select(f => f.Trigger.Get("queueName")).Order().ToList();
         var listening = fixture.Host.Services.GetRequiredService<QueueTriggerService>().Listeners.Select(l => l.QueueName).Order();
 
-        Assert.Equal(["referral-intake", "referral-notifications"], expected);
+        Assert.Equal(["referral-intake", "referral-intake-poison", "referral-notifications", "referral-notifications-poison"], expected);
         Assert.Equal(expected, listening);
     }
 

@@ -120,10 +120,12 @@ public class SendGridFaultTests(SendGridFaultFixture fixture) : IClassFixture<Se
         SendGrid.Given(MailTo(visitor)).RespondWith(Response.Create().WithStatusCode(503));
 
         var id = await SubmitAsync(visitor);
-        var poison = new QueueClient(fixture.Azurite.ConnectionString, StorageNames.NotificationQueue + "-poison", new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-        await Eventually.UntilAsync(
-            async () => await poison.ExistsAsync() && (await poison.PeekMessagesAsync(32)).Value.Any(m => m.Body.ToString().Contains(id, StringComparison.Ordinal)),
-            found => found, TimeSpan.FromSeconds(60), "the notification to reach the poison queue");
+        // The poison handler parks it, marks the referral Failed and alerts operators once.
+        await WaitForStatusAsync(id, "Failed", seconds: 60);
+        var parked = new Azure.Data.Tables.TableClient(fixture.Azurite.ConnectionString, StorageNames.PoisonTable);
+        var rows = parked.Query<Azure.Data.Tables.TableEntity>(Azure.Data.Tables.TableClient.CreateQueryFilter($"ReferralId eq {id}")).ToList();
+        Assert.Equal(StorageNames.NotificationQueue, Assert.Single(rows).PartitionKey);
+        await Eventually.UntilAsync(() => Task.FromResult(RequestsMentioning($"Referral {id} failed").Count), n => n == 1, TimeSpan.FromSeconds(10), "the operator alert");
 
         // Polly's 2 attempts × maxDequeueCount 5: bounded, and at most 12.
         Assert.Equal(10, RequestsMentioning(visitor).Count);

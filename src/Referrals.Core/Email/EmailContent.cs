@@ -122,5 +122,12 @@ public static class EmailContent
         return new EmailMessage(EmailKind.OperatorAlert, operatorsEmail, "Operators", $"Referral {reference}: no answer from {specialistId}", html, text, $"{EmailKind.OperatorAlert}-sla-{assignment}");
     }
 
+    public static EmailMessage OperatorFailureAlert(string referralId, string operatorsEmail, string queue)
+    {
+        var text = $"Referral {referralId} failed on every attempt in {queue} and is marked Failed. Replay or discard it from the operations API.";
+        var html = $"<p>Referral <strong>{Encode(referralId)}</strong> failed on every attempt in {Encode(queue)} and is marked Failed. Replay or discard it from the operations API.</p>";
+        return new EmailMessage(EmailKind.OperatorAlert, operatorsEmail, "Operators", $"Referral {referralId} failed", html, text, $"{EmailKind.OperatorAlert}-failed-{queue}");
+    }
+
     private static string Encode(string value) => WebUtility.HtmlEncode(value);
 }

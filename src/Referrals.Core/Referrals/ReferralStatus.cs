@@ -8,6 +8,9 @@ public enum ReferralStatus
     Notified,
     Accepted,
     Withdrawn,
+
+    /// <summary>A message about it failed every attempt; an operator can replay it.</summary>
+    Failed,
 }
 
 /// <summary>Who caused a transition; recorded in the history so operators can tell people from the pipeline.</summary>
@@ -25,12 +28,14 @@ public static class StatusTransitions
 {
     private static readonly Dictionary<ReferralStatus, ReferralStatus[]> Allowed = new()
     {
-        [ReferralStatus.Received] = [ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Withdrawn],
+        [ReferralStatus.Received] = [ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Withdrawn, ReferralStatus.Failed],
         // Routed again is a re-route after a decline or a timeout.
-        [ReferralStatus.Routed] = [ReferralStatus.Notified, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Accepted, ReferralStatus.Withdrawn],
-        [ReferralStatus.Notified] = [ReferralStatus.Accepted, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Withdrawn],
-        [ReferralStatus.NeedsTriage] = [ReferralStatus.Routed, ReferralStatus.Withdrawn],
-        [ReferralStatus.Accepted] = [ReferralStatus.Withdrawn],
+        [ReferralStatus.Routed] = [ReferralStatus.Notified, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Accepted, ReferralStatus.Withdrawn, ReferralStatus.Failed],
+        [ReferralStatus.Notified] = [ReferralStatus.Accepted, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Withdrawn, ReferralStatus.Failed],
+        [ReferralStatus.NeedsTriage] = [ReferralStatus.Routed, ReferralStatus.Withdrawn, ReferralStatus.Failed],
+        [ReferralStatus.Accepted] = [ReferralStatus.Withdrawn, ReferralStatus.Failed],
+        // A replay puts the referral back where it failed.
+        [ReferralStatus.Failed] = [ReferralStatus.Received, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Notified, ReferralStatus.Accepted, ReferralStatus.Withdrawn],
         [ReferralStatus.Withdrawn] = [],
     };
 

@@ -49,6 +49,9 @@ public sealed class ReferralEntity : ITableEntity
     public string? TimedOutSpecialistId { get; set; }
     public int HistoryCount { get; set; }
 
+    /// <summary>The status before a poison message marked it Failed; a replay restores it.</summary>
+    public string? StatusBeforeFailure { get; set; }
+
     /// <summary>SendGrid reported a bounce, drop or block for an email to the visitor.</summary>
     public bool VisitorUnreachable { get; set; }
 

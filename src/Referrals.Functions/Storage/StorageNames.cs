@@ -5,6 +5,8 @@ public static class StorageNames
 {
     public const string IntakeQueue = "referral-intake";
     public const string NotificationQueue = "referral-notifications";
+    public const string IntakePoisonQueue = IntakeQueue + "-poison";
+    public const string NotificationPoisonQueue = NotificationQueue + "-poison";
 
     public const string ReferralsTable = "Referrals";
     public const string SpecialistsTable = "Specialists";
@@ -12,12 +14,13 @@ public static class StorageNames
     public const string IntakeGuardsTable = "IntakeGuards";
     public const string ClicksTable = "LinkClicks";
     public const string SpecialistLoadTable = "SpecialistLoad";
+    public const string PoisonTable = "PoisonMessages";
 
     /// <summary>The app setting that holds the storage connection, as the Functions host names it.</summary>
     public const string Connection = "AzureWebJobsStorage";
 
     public static IReadOnlyList<string> Queues { get; } = [IntakeQueue, NotificationQueue];
-    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable];
+    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable, PoisonTable];
 }
 
 /// <summary>Queue messages carry ids only: a queue is no place for personal data.</summary>

@@ -1,0 +1,161 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Referrals.Core.Email;
+using Referrals.Core.Referrals;
+using Referrals.Functions.Notifications;
+using Referrals.Functions.Routing;
+using Referrals.Functions.Storage;
+
+namespace Referrals.Functions.Operations;
+
+/// <summary>
+/// A message that failed every attempt: it is parked for operators (nothing accepted is lost), its referral is marked
+/// Failed with the reason, and operators are alerted once per referral and queue, however many copies arrive.
+/// Operators then replay it onto its queue or discard it.
+/// </summary>
+public sealed partial class PoisonMessages(
+    [FromKeyedServices(StorageNames.PoisonTable)] TableClient parked,
+    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
+    [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
+    QueueServiceClient queues,
+    EmailSender sender,
+    IOptions<RoutingOptions> routing,
+    TimeProvider clock,
+    ILogger<PoisonMessages> logger)
+{
+    [Function("HandleIntakePoison")]
+    public Task IntakePoison([QueueTrigger(StorageNames.IntakePoisonQueue, Connection = StorageNames.Connection)] string body, CancellationToken cancellationToken) =>
+        ParkAsync(StorageNames.IntakeQueue, body, cancellationToken);
+
+    [Function("HandleNotificationPoison")]
+    public Task NotificationPoison([QueueTrigger(StorageNames.NotificationPoisonQueue, Connection = StorageNames.Connection)] string body, CancellationToken cancellationToken) =>
+        ParkAsync(StorageNames.NotificationQueue, body, cancellationToken);
+
+    [Function("ListPoisonMessages")]
+    public async Task<IResult> List(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "ops/poison")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var rows = new List<object>();
+        await foreach (var row in parked.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
+        {
+            rows.Add(new { queue = row.PartitionKey, id = row.RowKey, referralId = row.GetString("ReferralId"), parkedAt = row.GetDateTimeOffset("ParkedAt") });
+        }
+
+        return TypedResults.Ok(new { messages = rows });
+    }
+
+    [Function("ResolvePoisonMessage")]
+    public async Task<IResult> Resolve(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "ops/poison/{queue}/{id}/{action}")] HttpRequest request,
+        string queue,
+        string id,
+        string action,
+        CancellationToken cancellationToken)
+    {
+        var row = StorageNames.Queues.Contains(queue) ? await parked.GetEntityIfExistsAsync<TableEntity>(queue, id, cancellationToken: cancellationToken) : default;
+        if (row is not { HasValue: true })
+        {
+            return TypedResults.Problem(title: "No parked message has this queue and id.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        var referralId = row.Value!.GetString("ReferralId");
+        switch (action)
+        {
+            case "replay":
+                if (referralId is not null && await referrals.FindReferralAsync(referralId, cancellationToken) is { CurrentStatus: ReferralStatus.Failed } failed)
+                {
+                    var back = Enum.Parse<ReferralStatus>(failed.StatusBeforeFailure ?? nameof(ReferralStatus.Received));
+                    await referrals.TransitionAsync(failed, new StatusChange(back, clock.GetUtcNow(), Actor.Operator, $"Replayed onto {queue}."), null, cancellationToken);
+                }
+
+                await queues.GetQueueClient(queue).SendMessageAsync(row.Value.GetString("Body"), cancellationToken);
+                break;
+            case "discard":
+                break;
+            default:
+                return TypedResults.Problem(title: "The action is replay or discard.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        await parked.DeleteEntityAsync(queue, id, row.Value.ETag, cancellationToken);
+        LogResolved(queue, id, action);
+        return TypedResults.Ok(new { queue, id, action, referralId });
+    }
+
+    private async Task ParkAsync(string queue, string body, CancellationToken cancellationToken)
+    {
+        var referralId = ReferralIdOf(body);
+        var now = clock.GetUtcNow();
+        await parked.AddEntityAsync(
+            new TableEntity(queue, $"{now:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}") { ["Body"] = body, ["ReferralId"] = referralId, ["ParkedAt"] = now },
+            cancellationToken);
+        LogParked(queue, referralId);
+        if (referralId is null || await referrals.FindReferralAsync(referralId, cancellationToken) is not { } referral)
+        {
+            return;
+        }
+
+        if (referral.CurrentStatus is not (ReferralStatus.Failed or ReferralStatus.Withdrawn))
+        {
+            var before = referral.Status;
+            await referrals.TransitionAsync(referral,
+                new StatusChange(ReferralStatus.Failed, now, Actor.System, $"Every attempt in {queue} failed; parked for operators."),
+                r => r.StatusBeforeFailure = before, cancellationToken);
+        }
+
+        await AlertOnceAsync(referralId, queue, cancellationToken);
+    }
+
+    private async Task AlertOnceAsync(string referralId, string queue, CancellationToken cancellationToken)
+    {
+        var alert = EmailContent.OperatorFailureAlert(referralId, routing.Value.OperatorsAddress, queue);
+        try
+        {
+            await ledger.AddEntityAsync(new EmailLedgerEntity { PartitionKey = referralId, RowKey = alert.LedgerKey, State = EmailLedgerEntity.Claimed, ClaimedAt = clock.GetUtcNow() }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return; // already alerted for this referral and queue
+        }
+
+        try
+        {
+            await sender.SendAsync(alert, cancellationToken);
+            await ledger.UpdateEntityAsync(new TableEntity(referralId, alert.LedgerKey) { ["State"] = EmailLedgerEntity.Sent }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The alert email may fail for the very reason the message did (SendGrid down): the parked row and the
+            // Failed status remain for operators to see, and the log says so.
+            LogAlertFailed(e, referralId);
+        }
+    }
+
+    private static string? ReferralIdOf(string body)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ReferralMessage>(body, JsonSerializerOptions.Web)?.ReferralId is { } id && ReferralId.IsWellFormed(id) ? id : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Poison message from {Queue} parked (referral {ReferralId})")]
+    private partial void LogParked(string queue, string? referralId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Parked message {Queue}/{Id}: {Action}")]
+    private partial void LogResolved(string queue, string id, string action);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Referral {ReferralId}: the operator alert could not be sent")]
+    private partial void LogAlertFailed(Exception exception, string referralId);
+}
