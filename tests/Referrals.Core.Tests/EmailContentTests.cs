@@ -10,7 +10,7 @@ public class EmailContentTests
 
     public static TheoryData<EmailMessage> AllEmails() =>
     [
-        EmailContent.VisitorConfirmation(Referral),
+        EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc"),
         EmailContent.SpecialistNewReferral(Referral, "dr@example.org", "Dr Who", 1, "https://x.test/api/specialist/respond?t=abc", DateTimeOffset.UnixEpoch),
         EmailContent.SpecialistReminder(Referral, "dr@example.org", "Dr Who", 1, "https://x.test/api/specialist/respond?t=abc"),
         EmailContent.VisitorAccepted(Referral, "Dr Who", "Tardis Clinic", "Phone"),
@@ -38,7 +38,7 @@ public class EmailContentTests
     [Fact]
     public void Visitor_values_are_html_encoded()
     {
-        var email = EmailContent.VisitorConfirmation(Referral);
+        var email = EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc");
 
         Assert.Contains("&lt;b&gt;Jane&lt;/b&gt; O&#39;Neil", email.Html);
         Assert.DoesNotContain("<b>Jane</b>", email.Html);
@@ -47,7 +47,7 @@ public class EmailContentTests
     [Fact]
     public void The_visitor_confirmation_shows_crisis_resources()
     {
-        var email = EmailContent.VisitorConfirmation(Referral);
+        var email = EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc");
 
         Assert.Contains("988", email.Text);
         Assert.Contains("911", email.Html);

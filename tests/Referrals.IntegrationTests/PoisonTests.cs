@@ -81,3 +81,48 @@ public class PoisonTests(PipelineFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync($"/api/ops/poison/{parked["queue"]}/{parked["id"]}/replay?code={TestKeys.Host}", null)).StatusCode);
     }
 }
+
+/// <summary>The visitor's withdraw link: confirm, then the request stops and their details are erased.</summary>
+[Collection(PipelineCollection.Name)]
+public partial class WithdrawTests(PipelineFixture fixture)
+{
+    [Fact]
+    public async Task A_visitor_withdraws_through_the_signed_link_and_their_details_are_erased()
+    {
+        var http = fixture.Http;
+        var email = $"withdraw-{Guid.NewGuid():N}@example.com";
+        var response = await http.PostAsJsonAsync("/api/referrals", new
+        {
+            name = "Wanda Withdraw", email, phone = "2125550123", message = "private words", state = "NY", treatment = "iv-ketamine-infusion",
+            consent = true, privacyAcknowledged = true, adult = true,
+        });
+        var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.ToString();
+        var confirmation = await Eventually.UntilAsync(
+            async () => (await http.GetFromJsonAsync<JsonArray>("/mail/messages"))!.FirstOrDefault(m => m!["to"]![0]!.ToString() == email),
+            m => m is not null, TimeSpan.FromSeconds(20), "the confirmation");
+        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
+        var link = WithdrawLink().Match(confirmation!["text"]!.ToString()).Value;
+        var token = Uri.UnescapeDataString(link[(link.IndexOf("t=", StringComparison.Ordinal) + 2)..]);
+
+        var ask = await http.GetStringAsync(link);
+        Assert.Contains("Withdraw and erase my details", ask);
+        Assert.Equal("Notified", (await http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"))!["status"]!.ToString());
+
+        var done = await http.PostAsync("/api/withdraw", new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = token }));
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        Assert.Equal("Withdrawn", (await http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"))!["status"]!.ToString());
+        var stored = (await new Azure.Data.Tables.TableClient(fixture.Azurite.ConnectionString, StorageNames.ReferralsTable).GetEntityAsync<ReferralEntity>(id, ReferralEntity.RowKeyValue)).Value;
+        Assert.Equal("", stored.Name);
+        Assert.Equal("", stored.Email);
+        Assert.Null(stored.Phone);
+        Assert.Null(stored.Message);
+        Assert.Equal("", stored.Treatment);
+
+        var again = await http.PostAsync("/api/withdraw", new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = token }));
+        Assert.Contains("Already withdrawn", await again.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync(link[..^2] + "xx")).StatusCode);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"http\S+/api/withdraw\?t=\S+")]
+    private static partial System.Text.RegularExpressions.Regex WithdrawLink();
+}

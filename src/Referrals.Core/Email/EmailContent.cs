@@ -13,7 +13,7 @@ public static class EmailContent
         "If you are in crisis or thinking about harming yourself, call or text 988 (Suicide & Crisis Lifeline) or chat at 988lifeline.org. "
         + "If you are in immediate danger, call 911. This email address is not monitored around the clock.";
 
-    public static EmailMessage VisitorConfirmation(Referral referral)
+    public static EmailMessage VisitorConfirmation(Referral referral, string withdrawUrl)
     {
         var reference = referral.Id;
         var text = $"""
@@ -25,6 +25,8 @@ public static class EmailContent
             - A specialist will review your request and contact you, usually within two business days.
             - The first step is an initial assessment to talk through whether treatment is right for you.
 
+            Changed your mind? Withdraw your request and have your details erased: {withdrawUrl}
+
             {CrisisText}
             """;
         var html = $"""
@@ -35,6 +37,7 @@ public static class EmailContent
               <li>A specialist will review your request and contact you, usually within two business days.</li>
               <li>The first step is an initial assessment to talk through whether treatment is right for you.</li>
             </ul>
+            <p>Changed your mind? <a href="{Encode(withdrawUrl)}">Withdraw your request and have your details erased</a>.</p>
             <p><strong>{Encode(CrisisText)}</strong></p>
             """;
         return new EmailMessage(EmailKind.VisitorConfirmation, referral.Email, referral.Name, $"We received your request ({reference})", html, text);

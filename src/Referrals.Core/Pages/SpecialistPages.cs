@@ -62,6 +62,16 @@ public static class SpecialistPages
         return html.Append("</main></body></html>").ToString();
     }
 
+    /// <summary>A question with one button that posts the signed token back: links in emails never act on GET.</summary>
+    public static string RenderConfirm(string title, string message, string postUrl, string token, string button, string nonce)
+    {
+        var html = new StringBuilder();
+        Head(html, title, nonce);
+        return html.Append("<main><h1>").Append(E(title)).Append("</h1><p>").Append(E(message)).Append("</p>")
+            .Append("<form method=\"post\" action=\"").Append(E(postUrl)).Append("\"><input type=\"hidden\" name=\"t\" value=\"").Append(E(token)).Append("\">")
+            .Append("<button type=\"submit\">").Append(E(button)).Append("</button></form></main></body></html>").ToString();
+    }
+
     /// <summary>A short outcome or problem page: "recorded", "already recorded", an expired or invalid link.</summary>
     public static string RenderMessage(string title, string message, string nonce)
     {

@@ -11,6 +11,9 @@ public enum LinkAction
 
     /// <summary>The triage coordinator's view of a referral nobody matched.</summary>
     Triage,
+
+    /// <summary>The visitor withdraws their request and has their details erased.</summary>
+    Withdraw,
 }
 
 /// <summary>What a link grants: one action on one referral, for one specialist's assignment, until it expires.</summary>

@@ -136,7 +136,12 @@ public sealed partial class SendNotifications(
     private async Task<IReadOnlyList<EmailMessage>> ComposeAsync(ReferralEntity entity, CancellationToken cancellationToken)
     {
         var referral = entity.ToReferral();
-        var emails = new List<EmailMessage> { EmailContent.VisitorConfirmation(referral) };
+        if (referral.Status == ReferralStatus.Withdrawn)
+        {
+            return []; // withdrawn and erased: nobody is emailed about it again
+        }
+
+        var emails = new List<EmailMessage> { EmailContent.VisitorConfirmation(referral, links.WithdrawUrl(referral.Id)) };
         var specialist = entity.AssignedSpecialistId is { } specialistId
             ? await directory.FindAsync(specialistId, cancellationToken)
                 ?? throw new InvalidOperationException($"Specialist {specialistId} assigned to referral {referral.Id} is no longer in the directory.")

@@ -10,6 +10,7 @@ public sealed class ReferralLinks(IOptions<RoutingOptions> routing, IOptions<Int
 {
     public const string RespondPath = "api/specialist/respond";
     public const string TriagePath = "api/triage/referral";
+    public const string WithdrawPath = "api/withdraw";
 
     private SignedLinks Links => new(Encoding.UTF8.GetBytes(intake.Value.SecretKey));
 
@@ -18,6 +19,9 @@ public sealed class ReferralLinks(IOptions<RoutingOptions> routing, IOptions<Int
 
     public string TriageUrl(string referralId, int assignment) =>
         Url(TriagePath, Links.Create(new LinkClaims(LinkAction.Triage, referralId, "triage", assignment, clock.GetUtcNow() + routing.Value.LinkLifetime)));
+
+    public string WithdrawUrl(string referralId) =>
+        Url(WithdrawPath, Links.Create(new LinkClaims(LinkAction.Withdraw, referralId, "visitor", 0, clock.GetUtcNow() + routing.Value.WithdrawLinkLifetime)));
 
     public LinkCheck Verify(string? token, LinkAction expected, out LinkClaims? claims)
     {

@@ -17,6 +17,9 @@ public sealed class RoutingOptions
 
     public TimeSpan LinkLifetime { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>How long the visitor's withdraw link in their confirmation works.</summary>
+    public TimeSpan WithdrawLinkLifetime { get; set; } = TimeSpan.FromDays(90);
+
     /// <summary>The address links in emails start with, e.g. https://referrals.clinic.example.</summary>
     [Required, Url] public string PublicBaseUrl { get; set; } = "";
 
