@@ -65,4 +65,24 @@ public class EmailContentTests
         Assert.DoesNotContain(Referral.Name, email.Text);
         Assert.DoesNotContain(Referral.Email, email.Html);
     }
+
+    [Fact]
+    public void Templates_fail_loudly_when_a_value_is_missing()
+    {
+        Assert.Throws<KeyNotFoundException>(() => EmailTemplates.Render("TriageNotice", new Dictionary<string, string> { ["reference"] = "R-1" }));
+    }
+
+    [Fact]
+    public void Every_template_file_has_a_subject_a_text_and_an_html_part()
+    {
+        var names = typeof(EmailTemplates).Assembly.GetManifestResourceNames().Where(n => n.StartsWith("Templates/", StringComparison.Ordinal)).ToList();
+        var templates = names.Where(n => n.EndsWith(".subject.txt", StringComparison.Ordinal)).Select(n => n["Templates/".Length..^".subject.txt".Length]).ToList();
+
+        Assert.Equal(7, templates.Count);
+        Assert.All(templates, t =>
+        {
+            Assert.Contains($"Templates/{t}.txt", names);
+            Assert.Contains($"Templates/{t}.html", names);
+        });
+    }
 }

@@ -37,9 +37,11 @@ public partial class EmailPrivacyTests(PipelineFixture fixture)
         // The first is routed (and accepted); the second, in Alaska, goes to triage.
         var specialistMail = await Eventually.UntilAsync(
             async () => (await Mails()).FirstOrDefault(m => m["subject"]!.ToString() == $"New referral {ids[0]}"), m => m is not null, TimeSpan.FromSeconds(20), "the specialist email");
+        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{ids[0]}"), st => st!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
         var link = RespondLink().Match(specialistMail!["text"]!.ToString()).Value;
         var token = Uri.UnescapeDataString(link[(link.IndexOf("t=", StringComparison.Ordinal) + 2)..]);
-        await http.PostAsync("/api/specialist/respond", new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = token, ["decision"] = "accept" }));
+        var accepted = await http.PostAsync("/api/specialist/respond", new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = token, ["decision"] = "accept" }));
+        Assert.Equal(System.Net.HttpStatusCode.OK, accepted.StatusCode);
         await Eventually.UntilAsync(async () => (await Mails()).Count(m => m["subject"]!.ToString().Contains(ids[0], StringComparison.Ordinal) || m["subject"]!.ToString().Contains(ids[1], StringComparison.Ordinal)),
             n => n >= 5, TimeSpan.FromSeconds(20), "confirmation, specialist, accepted and triage emails");
 

@@ -47,10 +47,11 @@ public sealed partial class SendNotifications(
         catch (SendGridRateLimitedException limited)
         {
             // Not a fault: come back when SendGrid's window resets, not after the queue's short visibility timeout.
-            var wait = limited.ResetAt - clock.GetUtcNow();
+            // Queue visibility counts whole seconds and would truncate: round up, never come back early.
+            var wait = TimeSpan.FromSeconds(Math.Max(0, Math.Ceiling((limited.ResetAt - clock.GetUtcNow()).TotalSeconds)));
             await notificationQueue.SendMessageAsync(
                 System.Text.Json.JsonSerializer.Serialize(message, System.Text.Json.JsonSerializerOptions.Web),
-                wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+                wait,
                 cancellationToken: cancellationToken);
             LogRateLimited(referral.PartitionKey, limited.ResetAt);
             return;

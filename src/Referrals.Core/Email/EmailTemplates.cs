@@ -1,0 +1,42 @@
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Referrals.Core.Email;
+
+/// <summary>
+/// Email wording lives in Email/Templates (a subject, a text and an HTML file per email) so it can be edited without
+/// touching code. {{name}} placeholders are filled in; values are HTML-encoded in the HTML part. A missing or unknown
+/// placeholder is an error, never a silent blank.
+/// </summary>
+public static partial class EmailTemplates
+{
+    public static string CrisisText { get; } = Read("crisis.txt").Trim();
+
+    public static (string Subject, string Text, string Html) Render(string template, IReadOnlyDictionary<string, string> values) =>
+        (Fill(Read($"{template}.subject.txt").Trim(), values, encode: false),
+         Fill(Read($"{template}.txt"), values, encode: false),
+         Fill(Read($"{template}.html"), values, encode: true));
+
+    private static string Fill(string template, IReadOnlyDictionary<string, string> values, bool encode) =>
+        Placeholder().Replace(template, match =>
+        {
+            var name = match.Groups[1].Value;
+            if (!values.TryGetValue(name, out var value))
+            {
+                throw new KeyNotFoundException($"The email template needs a value for {{{{{name}}}}}.");
+            }
+
+            return encode ? WebUtility.HtmlEncode(value) : value;
+        });
+
+    private static string Read(string file)
+    {
+        using var stream = typeof(EmailTemplates).Assembly.GetManifestResourceStream($"Templates/{file}")
+            ?? throw new FileNotFoundException($"No email template {file}.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    [GeneratedRegex(@"\{\{(\w+)\}\}")]
+    private static partial Regex Placeholder();
+}
