@@ -68,9 +68,17 @@ public sealed class EmailSender(ISendGridClient client, IOptions<EmailOptions> o
 public sealed class EmailNotAcceptedException(EmailKind kind, HttpStatusCode status)
     : Exception($"SendGrid did not accept the {kind} email: HTTP {(int)status}.");
 
-/// <summary>SendGrid is rate limiting us until <see cref="ResetAt"/>; sending earlier would only be refused again.</summary>
-public sealed class SendGridRateLimitedException(DateTimeOffset resetAt)
-    : Exception($"SendGrid is rate limiting until {resetAt:u}.")
+/// <summary>Not a failure: the work can only be done at <see cref="At"/> (a rate limit's reset, or a claim's expiry).</summary>
+public class ComeBackLaterException(DateTimeOffset at, string message) : Exception(message)
 {
-    public DateTimeOffset ResetAt { get; } = resetAt;
+    public ComeBackLaterException(DateTimeOffset at)
+        : this(at, $"Come back at {at:u}.")
+    {
+    }
+
+    public DateTimeOffset At { get; } = at;
 }
+
+/// <summary>SendGrid is rate limiting us until the reset; sending earlier would only be refused again.</summary>
+public sealed class SendGridRateLimitedException(DateTimeOffset resetAt)
+    : ComeBackLaterException(resetAt, $"SendGrid is rate limiting until {resetAt:u}.");

@@ -44,16 +44,16 @@ public sealed partial class SendNotifications(
                 await SendOnceAsync(referral.PartitionKey, email, cancellationToken);
             }
         }
-        catch (SendGridRateLimitedException limited)
+        catch (ComeBackLaterException later)
         {
-            // Not a fault: come back when SendGrid's window resets, not after the queue's short visibility timeout.
-            // Queue visibility counts whole seconds and would truncate: round up, never come back early.
-            var wait = TimeSpan.FromSeconds(Math.Max(0, Math.Ceiling((limited.ResetAt - clock.GetUtcNow()).TotalSeconds)));
+            // Not a fault (a rate limit, or a claim held by another sender): come back then, without spending one of
+            // the message's dequeue attempts. Queue visibility counts whole seconds: round up, never come back early.
+            var wait = TimeSpan.FromSeconds(Math.Max(0, Math.Ceiling((later.At - clock.GetUtcNow()).TotalSeconds)));
             await notificationQueue.SendMessageAsync(
                 System.Text.Json.JsonSerializer.Serialize(message, System.Text.Json.JsonSerializerOptions.Web),
                 wait,
                 cancellationToken: cancellationToken);
-            LogRateLimited(referral.PartitionKey, limited.ResetAt);
+            LogComeBackLater(referral.PartitionKey, later.At);
             return;
         }
 
@@ -84,7 +84,8 @@ public sealed partial class SendNotifications(
 
         if (row.State == EmailLedgerEntity.Claimed && row.ClaimedAt > now - ClaimTimeout)
         {
-            throw new InvalidOperationException($"Referral {referralId}: {email.LedgerKey} is being sent by another invocation.");
+            // Another invocation is sending it, or died mid-send: look again once its claim has run out.
+            throw new ComeBackLaterException(row.ClaimedAt + ClaimTimeout);
         }
 
         // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
@@ -131,7 +132,8 @@ public sealed partial class SendNotifications(
         LogSent(referralId, email.Kind, suppressed);
     }
 
-    private static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(2);
+    /// <summary>Longer than one invocation's longest send: 2 attempts × 10 s timeout, backoff and a 10 s rate-limit wait.</summary>
+    private static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(1);
 
     /// <summary>The emails the referral's current state calls for; the ledger filters out those already sent.</summary>
     private async Task<IReadOnlyList<EmailMessage>> ComposeAsync(ReferralEntity entity, CancellationToken cancellationToken)
@@ -175,8 +177,8 @@ public sealed partial class SendNotifications(
         return emails;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: SendGrid rate limit; notifications queued again for {ResetAt:u}")]
-    private partial void LogRateLimited(string referralId, DateTimeOffset resetAt);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: notifications queued again for {At:u} (rate limit or a claim held elsewhere)")]
+    private partial void LogComeBackLater(string referralId, DateTimeOffset at);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId}: {Kind} email done (suppressed by the daily cap: {Suppressed})")]
     private partial void LogSent(string referralId, EmailKind kind, bool suppressed);
