@@ -9,6 +9,13 @@ internal static class HtmlPage
 {
     public static string NewNonce() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
 
+    /// <summary>A short outcome or problem page (link invalid, expired, recorded...).</summary>
+    public static IResult Message(HttpContext context, int statusCode, string title, string message)
+    {
+        var nonce = NewNonce();
+        return Respond(context, Core.Pages.SpecialistPages.RenderMessage(title, message, nonce), nonce, statusCode);
+    }
+
     public static IResult Respond(HttpContext context, string html, string nonce, int statusCode = StatusCodes.Status200OK)
     {
         var headers = context.Response.Headers;

@@ -27,8 +27,7 @@ public sealed partial class ReconcileReceived(
     public async Task<int> RequeueStuckAsync(CancellationToken cancellationToken)
     {
         var cutoff = clock.GetUtcNow() - options.Value.ReconcileAfter;
-        var filter = TableClient.CreateQueryFilter(
-            $"RowKey eq {ReferralEntity.RowKeyValue} and Status eq {nameof(ReferralStatus.Received)} and ReceivedAt lt {cutoff}");
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {ReferralEntity.RowKeyValue} and Status eq {nameof(ReferralStatus.Received)} and ReceivedAt lt {cutoff}");
         var requeued = 0;
         await foreach (var stuck in referrals.QueryAsync<ReferralEntity>(filter, select: [nameof(ITableEntity.PartitionKey)], cancellationToken: cancellationToken))
         {

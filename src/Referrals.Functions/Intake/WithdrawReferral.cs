@@ -32,7 +32,7 @@ public sealed partial class WithdrawReferral(
         var isPost = HttpMethods.IsPost(request.Method);
         string? token = isPost && request.HasFormContentType ? (await request.ReadFormAsync(cancellationToken))["t"] : request.Query["t"];
         var nonce = HtmlPage.NewNonce();
-        IResult Page(int status, string title, string message) => HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderMessage(title, message, nonce), nonce, status);
+        IResult Page(int status, string title, string message) => HtmlPage.Message(request.HttpContext, status, title, message);
 
         switch (links.Verify(token, Core.Security.LinkAction.Withdraw, out var claims))
         {

@@ -30,8 +30,7 @@ public sealed partial class SlaMonitor(
     {
         var now = clock.GetUtcNow();
         var reminderDue = now - options.Value.ReminderAfter;
-        var filter = TableClient.CreateQueryFilter(
-            $"RowKey eq {ReferralEntity.RowKeyValue} and (Status eq {nameof(ReferralStatus.Routed)} or Status eq {nameof(ReferralStatus.Notified)}) and AssignedAt le {reminderDue}");
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {ReferralEntity.RowKeyValue} and (Status eq {nameof(ReferralStatus.Routed)} or Status eq {nameof(ReferralStatus.Notified)}) and AssignedAt le {reminderDue}");
         var (reminded, rerouted) = (0, 0);
         await foreach (var referral in referrals.QueryAsync<ReferralEntity>(filter, cancellationToken: cancellationToken))
         {

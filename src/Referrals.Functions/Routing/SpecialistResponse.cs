@@ -34,7 +34,7 @@ public sealed partial class SpecialistResponse(
         var form = isPost && request.HasFormContentType ? await request.ReadFormAsync(cancellationToken) : null;
         string? token = isPost ? form?["t"] : request.Query["t"];
         var nonce = HtmlPage.NewNonce();
-        IResult Page(int status, string title, string message) => HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderMessage(title, message, nonce), nonce, status);
+        IResult Page(int status, string title, string message) => HtmlPage.Message(request.HttpContext, status, title, message);
 
         switch (links.Verify(token, LinkAction.Respond, out var claims))
         {

@@ -17,7 +17,6 @@ public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTabl
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "triage/referral")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        var nonce = HtmlPage.NewNonce();
         var check = links.Verify(request.Query["t"], LinkAction.Triage, out var claims);
         var referral = check == LinkCheck.Valid ? await referrals.FindReferralAsync(claims!.ReferralId, cancellationToken) : null;
         if (referral is null)
@@ -28,10 +27,11 @@ public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTabl
                 LinkCheck.Invalid => (StatusCodes.Status400BadRequest, "This link is not valid"),
                 _ => (StatusCodes.Status404NotFound, "Referral not found"),
             };
-            return HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderMessage(title, "Please use the link in your most recent email.", nonce), nonce, status);
+            return HtmlPage.Message(request.HttpContext, status, title, "Please use the link in your most recent email.");
         }
 
         var details = referral.ToDetails();
+        var nonce = HtmlPage.NewNonce();
         return HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderReferral(details, respondToken: null, "", nonce), nonce);
     }
 }

@@ -26,8 +26,7 @@ public static class ReferralTable
 
     public static async Task<IReadOnlyList<StatusChange>> GetHistoryAsync(this TableClient table, string referralId, CancellationToken cancellationToken)
     {
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {referralId} and RowKey ge {HistoryEntity.RowKeyPrefix} and RowKey lt {HistoryEntity.RowKeyPrefix + "~"}");
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {referralId} and RowKey ge {HistoryEntity.RowKeyPrefix} and RowKey lt {HistoryEntity.RowKeyPrefix + "~"}");
         var history = new List<StatusChange>();
         await foreach (var row in table.QueryAsync<HistoryEntity>(filter, cancellationToken: cancellationToken))
         {
