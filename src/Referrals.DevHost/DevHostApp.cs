@@ -28,6 +28,9 @@ public sealed partial class DevHostApp : IAsyncDisposable
         BaseAddress = baseAddress;
     }
 
+    /// <summary>The setting the Functions host reads the environment name from.</summary>
+    public const string EnvironmentSetting = "AZURE_FUNCTIONS_ENVIRONMENT";
+
     public Uri BaseAddress { get; }
     public FunctionsApp Functions { get; }
     public IReadOnlyList<string> HttpRoutes { get; }
@@ -41,7 +44,9 @@ public sealed partial class DevHostApp : IAsyncDisposable
         Action<IServiceCollection>? configureServices = null,
         CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // Core Tools runs the app as Development unless AZURE_FUNCTIONS_ENVIRONMENT says otherwise; Azure runs it as Production.
+        var environment = overrides?.GetValueOrDefault(EnvironmentSetting) ?? Environment.GetEnvironmentVariable(EnvironmentSetting) ?? Environments.Development;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory, EnvironmentName = environment });
         var options = builder.Configuration.GetSection(DevHostOptions.Section).Get<DevHostOptions>() ?? new DevHostOptions();
         var functionsPath = options.FunctionsAppPath ?? builder.Configuration[$"{DevHostOptions.Section}:FunctionsAppPath"]
             ?? overrides?.GetValueOrDefault($"{DevHostOptions.Section}:FunctionsAppPath") ?? FunctionsApp.BuiltDirectory

@@ -10,7 +10,9 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
+using Referrals.Core.Security;
 using Referrals.Functions.Routing;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
 using SendGrid;
 
@@ -63,6 +65,15 @@ public static class ReferralPipeline
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ReferralRouter>();
         services.AddSingleton<ReferralLinks>();
+
+        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SecurityOptions>, SecurityOptionsValidator>();
+        services.AddSingleton(sp =>
+        {
+            var security = sp.GetRequiredService<IOptions<SecurityOptions>>().Value;
+            return new KeyRing(security.ActiveKeyId, security.Keys);
+        });
+        services.AddSingleton(sp => new SignedLinks(sp.GetRequiredService<KeyRing>()));
 
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IntakeGuards>();

@@ -63,6 +63,8 @@ public static class TestKeys
     public const string Host = "test-host-key";
     public const string QueueHealthFunction = "test-queue-health-key";
     public const string SendGrid = "SG.test-key";
+    public const string SigningKeyId = "test";
+    public const string SigningSecret = "integration-test-secret-key-0123456789";
 }
 
 /// <summary>One Azurite and one DevHost running the real Functions app, shared by the tests of a collection.</summary>
@@ -136,6 +138,8 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Routing:MaxUnanswered"] = "2",
             ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
             ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
+            ["Security:ActiveKeyId"] = TestKeys.SigningKeyId,
+            [$"Security:Keys:{TestKeys.SigningKeyId}"] = TestKeys.SigningSecret,
             ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
             ["Intake:AllowedOrigins:0"] = BlogOrigin,
             ["Email:EventWebhookPublicKey"] = Convert.ToBase64String(WebhookKey.ExportSubjectPublicKeyInfo()),

@@ -51,6 +51,7 @@ public class MailSinkTests(PipelineFixture fixture)
     [InlineData("""{"from":{"email":"not an address"},"personalizations":[{"to":[{"email":"to@example.com"}]}],"subject":"s","content":[{"type":"text/plain","value":"t"}]}""", "from.email")]
     [InlineData("""{"from":{"email":"f@clinic.test"},"personalizations":[],"subject":"s","content":[{"type":"text/plain","value":"t"}]}""", "personalizations")]
     [InlineData("""{"from":{"email":"f@clinic.test"},"personalizations":[{"to":[]}],"subject":"s","content":[{"type":"text/plain","value":"t"}]}""", "personalizations.0.to")]
+    [InlineData("""{"from":{"email":"f@clinic.test"},"personalizations":[{"to":[{"email":"to@example.com","name":"Doe, Jane"}]}],"subject":"s","content":[{"type":"text/plain","value":"t"}]}""", "personalizations.0.to.0.name")]
     [InlineData("""{"from":{"email":"f@clinic.test"},"personalizations":[{"to":[{"email":"to@example.com"}]}],"content":[{"type":"text/plain","value":"t"}]}""", "subject")]
     [InlineData("""{"from":{"email":"f@clinic.test"},"personalizations":[{"to":[{"email":"to@example.com"}]}],"subject":"s","content":[{"type":"text/plain","value":""}]}""", "content.0.value")]
     [InlineData("""{"from":{"email":"f@clinic.test"},"personalizations":[{"to":[{"email":"to@example.com"}]}],"subject":"s","content":[{"type":"text/html","value":"<p>h</p>"},{"type":"text/plain","value":"t"}]}""", "content")]

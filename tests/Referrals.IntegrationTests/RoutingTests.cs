@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Referrals.Core.Referrals;
+using Referrals.Core.Security;
 using Referrals.Functions;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Routing;
@@ -168,6 +169,12 @@ public partial class RoutingTests(PipelineFixture fixture)
         Assert.Contains("Robin Route", triagePage);
         Assert.DoesNotContain("consultation", triage["text"]!.ToString(), StringComparison.OrdinalIgnoreCase);
 
+        // The triage link is bound to this triage: a link naming another assignment of the same referral shows nothing.
+        var entity = (await Table(StorageNames.ReferralsTable).FindReferralAsync(id, CancellationToken.None))!;
+        var staleTriage = await http.GetAsync(fixture.Host.Services.GetRequiredService<ReferralLinks>().TriageUrl(id, entity.Assignment - 1));
+        Assert.Equal(HttpStatusCode.Conflict, staleTriage.StatusCode);
+        Assert.DoesNotContain("Robin Route", await staleTriage.Content.ReadAsStringAsync());
+
         var explanation = await http.GetFromJsonAsync<JsonObject>($"/api/ops/referrals/{id}/routing?code={TestKeys.Host}");
         Assert.Equal(3, explanation!["decisions"]!.AsArray().Count);
         var firstId = explanation["decisions"]![0]!["chosenSpecialistId"]!.ToString();
@@ -197,7 +204,7 @@ public partial class RoutingTests(PipelineFixture fixture)
         var pastClock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-8));
         var oldLinks = new ReferralLinks(
             Options.Create(new RoutingOptions { PublicBaseUrl = fixture.Host.BaseAddress.ToString(), LinkLifetime = TimeSpan.FromDays(7) }),
-            fixture.Host.Services.GetRequiredService<IOptions<IntakeOptions>>(), pastClock);
+            fixture.Host.Services.GetRequiredService<SignedLinks>(), pastClock);
         var expired = oldLinks.RespondUrl(id, entity.AssignedSpecialistId!, entity.Assignment);
 
         var expiredResponse = await http.GetAsync(expired);

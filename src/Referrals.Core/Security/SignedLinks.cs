@@ -27,29 +27,31 @@ public enum LinkCheck
 }
 
 /// <summary>
-/// HMAC-signed links for emails. The token carries its claims in the clear (ids only, never health data) and a
-/// signature over them; it cannot be altered or extended without the key.
+/// HMAC-signed links for emails. The token names the key that signed it, carries its claims in the clear (ids only,
+/// never health data) and a signature over them; it cannot be altered or extended without the key. A token signed
+/// with a key that has left the ring is invalid.
 /// </summary>
-public sealed class SignedLinks(byte[] key)
+public sealed class SignedLinks(KeyRing keys)
 {
     public string Create(LinkClaims claims)
     {
         var payload = string.Join('|', claims.Action, claims.ReferralId, claims.Subject,
             claims.Assignment.ToString(CultureInfo.InvariantCulture), claims.ExpiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
-        return $"{Base64Url(Encoding.UTF8.GetBytes(payload))}.{Base64Url(Sign(payload))}";
+        return $"{keys.ActiveKeyId}.{Base64Url(Encoding.UTF8.GetBytes(payload))}.{Base64Url(Sign(keys.Active(KeyPurpose.SignedLinks), payload))}";
     }
 
     public LinkCheck Verify(string? token, DateTimeOffset now, out LinkClaims? claims)
     {
         claims = null;
         var parts = token?.Split('.');
-        if (parts is not { Length: 2 } || FromBase64Url(parts[0]) is not { } payloadBytes || FromBase64Url(parts[1]) is not { } signature)
+        if (parts is not { Length: 3 } || keys.Find(parts[0], KeyPurpose.SignedLinks) is not { } key
+            || FromBase64Url(parts[1]) is not { } payloadBytes || FromBase64Url(parts[2]) is not { } signature)
         {
             return LinkCheck.Invalid;
         }
 
         var payload = Encoding.UTF8.GetString(payloadBytes);
-        if (!CryptographicOperations.FixedTimeEquals(Sign(payload), signature))
+        if (!CryptographicOperations.FixedTimeEquals(Sign(key, payload), signature))
         {
             return LinkCheck.Invalid;
         }
@@ -66,7 +68,7 @@ public sealed class SignedLinks(byte[] key)
         return claims.ExpiresAt <= now ? LinkCheck.Expired : LinkCheck.Valid;
     }
 
-    private byte[] Sign(string payload) => HMACSHA256.HashData(key, Encoding.UTF8.GetBytes("link:" + payload));
+    private static byte[] Sign(byte[] key, string payload) => HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(payload));
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

@@ -86,6 +86,12 @@ public static class SendGridPayload
                     {
                         errors.Add(new("Does not contain a valid address.", $"personalizations.{i}.to.{j}.email"));
                     }
+
+                    // SendGrid does not deliver to a name holding its address separators; refusing here makes that loud.
+                    if (to[j]?["name"]?.ToString() is { } name && name.IndexOfAny([',', ';']) >= 0)
+                    {
+                        errors.Add(new("The to name cannot contain ';' or ','.", $"personalizations.{i}.to.{j}.name"));
+                    }
                 }
 
                 if (string.IsNullOrEmpty(payload["subject"]?.ToString()) && string.IsNullOrEmpty(personalization["subject"]?.ToString()) && payload["template_id"] is null)

@@ -15,8 +15,8 @@ public sealed class EmailSender(ISendGridClient client, IOptions<EmailOptions> o
     public async Task<string?> SendAsync(EmailMessage email, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var message = new SendGridMessage { From = new EmailAddress(settings.FromAddress, settings.FromName) };
-        message.AddTo(new EmailAddress(email.ToAddress, email.ToName));
+        var message = new SendGridMessage { From = new EmailAddress(settings.FromAddress, DisplayName.Clean(settings.FromName)) };
+        message.AddTo(new EmailAddress(email.ToAddress, DisplayName.Clean(email.ToName)));
         if (settings.Templates.TryGetValue(email.Kind.ToString(), out var templateId) && !string.IsNullOrEmpty(templateId))
         {
             // A dynamic template wraps our content in the clinic's layout; the words stay in the repo's templates.
@@ -39,6 +39,10 @@ public sealed class EmailSender(ISendGridClient client, IOptions<EmailOptions> o
         {
             message.SetSandBoxMode(true);
         }
+
+        // Tracking would rewrite our signed links through SendGrid's redirect (and log them there) and add a pixel.
+        message.SetClickTracking(false, false);
+        message.SetOpenTracking(false);
 
         // Categories and custom_args show in SendGrid's dashboards and are not PII-safe: the kind is all they get.
         message.AddCategory(email.Kind.ToString());

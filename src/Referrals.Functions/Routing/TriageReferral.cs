@@ -30,6 +30,14 @@ public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTabl
             return HtmlPage.Message(request.HttpContext, status, title, "Please use the link in your most recent email.");
         }
 
+        // Like a specialist's link, a triage link is bound to the triage it announced: once the referral has left
+        // triage (withdrawn, assigned) or moved to another assignment, it shows nothing.
+        if (referral.CurrentStatus != Core.Referrals.ReferralStatus.NeedsTriage || referral.Assignment != claims!.Assignment)
+        {
+            return HtmlPage.Message(request.HttpContext, StatusCodes.Status409Conflict, "No longer in triage",
+                $"Referral {referral.PartitionKey} is no longer waiting in triage. Nothing more is needed from this link.");
+        }
+
         var details = referral.ToDetails();
         var nonce = HtmlPage.NewNonce();
         return HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderReferral(details, respondToken: null, "", nonce), nonce);
