@@ -13,4 +13,14 @@ if ! command -v "${CHROMIUM_PATH:-chromium}" >/dev/null 2>&1; then
 fi
 
 npm ci --no-audit --no-fund
+
+# Every log record of every host the tests start is checked for personal data (tests/…/SuiteLogGuard.cs).
+export REFERRALS_LOG_SCAN="$(mktemp -d)"
 dotnet test Referrals.sln "$@"
+
+if [ -s "$REFERRALS_LOG_SCAN/violations.txt" ]; then
+  echo "Log privacy scan: these log records carry personal data:" >&2
+  cat "$REFERRALS_LOG_SCAN/violations.txt" >&2
+  exit 1
+fi
+echo "Log privacy scan: no log record of the suite carries an email address, a phone number, a personal field or the urgent flag next to a reference."

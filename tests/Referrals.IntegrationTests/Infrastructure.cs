@@ -146,6 +146,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         }.Concat(extraSettings ?? new Dictionary<string, string?>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services =>
         {
             services.AddFakeLogging();
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider, SuiteLogGuard>();
             configureServices?.Invoke(services);
         });
 
