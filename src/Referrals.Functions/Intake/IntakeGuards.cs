@@ -90,30 +90,13 @@ public sealed class IntakeGuards(
         }
     }
 
-    /// <summary>Adds one to a counter row, retrying on ETag conflicts with concurrent writers; returns the new count.</summary>
-    public async Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken)
-    {
-        while (true)
+    /// <summary>Adds one to a counter row (concurrent writers meet through <see cref="OptimisticConcurrency"/>); returns the new count.</summary>
+    public Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken) =>
+        table.ChangeAsync<TableEntity, int>(partitionKey, rowKey, row =>
         {
-            var existing = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken);
-            try
-            {
-                if (!existing.HasValue)
-                {
-                    await table.AddEntityAsync(new TableEntity(partitionKey, rowKey) { ["Count"] = 1 }, cancellationToken);
-                    return 1;
-                }
-
-                var row = existing.Value!;
-                var count = (row.GetInt32("Count") ?? 0) + 1;
-                row["Count"] = count;
-                await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
-                return count;
-            }
-            catch (RequestFailedException e) when (e.Status is 409 or 412)
-            {
-                // A concurrent writer got there first; read the new value and try again.
-            }
-        }
-    }
+            var count = (row?.GetInt32("Count") ?? 0) + 1;
+            var write = row ?? new TableEntity(partitionKey, rowKey);
+            write["Count"] = count;
+            return (write, count);
+        }, cancellationToken);
 }
