@@ -134,6 +134,8 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Email:TriageAddress"] = "triage@clinic.test",
             ["Routing:OperatorsAddress"] = "operators@clinic.test",
             ["Routing:MaxUnanswered"] = "2",
+            // Tests share the specialists and leave many offers unanswered; the bound is tested on its own directory.
+            ["Routing:MaxOpenOffers"] = "500",
             ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
             ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
             ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
