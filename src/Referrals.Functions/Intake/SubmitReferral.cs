@@ -93,7 +93,7 @@ public sealed partial class SubmitReferral(
         }
 
         var hash = options.Value.Hash();
-        var client = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var client = Web.ClientAddress.RateKey(request.HttpContext, options.Value);
         var rate = await guards.CountSubmissionAsync(hash.Of("client", client), cancellationToken);
         if (!rate.Allowed)
         {
