@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -13,7 +15,7 @@ namespace Referrals.IntegrationTests;
 /// per email address. The fixture trusts its loopback test client as a front door.
 /// </summary>
 [Collection(PipelineCollection.Name)]
-public class ClientLimitTests(PipelineFixture fixture)
+public partial class ClientLimitTests(PipelineFixture fixture)
 {
     private readonly HttpClient http = fixture.Http;
 
@@ -95,4 +97,54 @@ public class ClientLimitTests(PipelineFixture fixture)
             Assert.Null(await RateCountAsync($"{block}::/64"));
         }
     }
+
+    [Fact]
+    public async Task An_email_address_gets_five_accepted_submissions_a_day_then_429_or_the_form_with_a_message()
+    {
+        var email = NewEmail();
+        var statuses = new List<HttpStatusCode>();
+        foreach (var treatment in new[] { "iv-ketamine-infusion", "esketamine-nasal-spray", "oral-ketamine", "consultation", "iv-ketamine-infusion" })
+        {
+            statuses.Add((await http.PostAsJsonAsync("/api/referrals", Json(email, treatment))).StatusCode);
+        }
+
+        // Each from its own client address, and the address in other letter case: still the same email.
+        var over = await http.PostAsJsonAsync("/api/referrals", Json(email.ToUpperInvariant(), "consultation"));
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.Accepted, s));
+        Assert.Equal(HttpStatusCode.TooManyRequests, over.StatusCode);
+        Assert.Equal("application/problem+json", over.Content.Headers.ContentType!.MediaType);
+        Assert.InRange(over.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        var problem = await over.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal(IntakeGuards.EmailLimitMessage, problem!["detail"]!.ToString());
+        var options = fixture.Host.Services.GetRequiredService<IOptions<IntakeOptions>>().Value;
+        var counter = new TableClient(fixture.Azurite.ConnectionString, StorageNames.IntakeGuardsTable)
+            .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {IntakeGuards.EmailLimitKey(options.Hash(), email)}"));
+        var rows = new List<TableEntity>();
+        await foreach (var row in counter)
+        {
+            rows.Add(row);
+        }
+
+        Assert.Equal(5, Assert.Single(rows).GetInt32("Count")); // refused posts use none of the allowance
+
+        // A form post gets the form again, with the values kept and the reason next to the email field.
+        var renderedAt = DateTimeOffset.UtcNow;
+        var stamp = StampPattern().Match(await http.GetStringAsync("/api/interest")).Groups[1].Value;
+        await PipelineFixture.AfterMinimumFillTimeAsync(renderedAt);
+        var form = await http.PostAsync("/api/referrals", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["name"] = "Lim Itt", ["email"] = email, ["state"] = "NY", ["treatment"] = "oral-ketamine", ["contactMethod"] = "email",
+            ["consent"] = "yes", ["privacyAcknowledged"] = "yes", ["adult"] = "yes", ["stamp"] = stamp, ["website"] = "",
+        }));
+        var html = await form.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.TooManyRequests, form.StatusCode);
+        Assert.Equal("text/html", form.Content.Headers.ContentType!.MediaType);
+        Assert.Contains(IntakeGuards.EmailLimitMessage, html);
+        Assert.Contains($"value=\"{email}\"", html);
+        Assert.Contains("988", html);
+    }
+
+    [GeneratedRegex("name=\"stamp\" value=\"([^\"]+)\"")]
+    private static partial Regex StampPattern();
 }

@@ -3,6 +3,7 @@ using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Referrals.Core.Security;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Intake;
@@ -26,6 +27,38 @@ public sealed class IntakeGuards(
         var count = await IncrementAsync($"rate-{clientHash}", hour.ToString("yyyyMMddHH", CultureInfo.InvariantCulture), cancellationToken);
         var retryAfter = hour.AddHours(1) - now;
         return new RateDecision(count <= options.Value.RateLimitPerHour, retryAfter);
+    }
+
+    public const string EmailLimitMessage =
+        "We have already received several requests from this email address today. Please send again tomorrow, or reply to one of our emails if something needs to change.";
+
+    /// <summary>
+    /// The partition the per-email limit counts in for <paramref name="email"/>. It is derived from the address, so the
+    /// referral lists it in its GuardKeys and erasure deletes it.
+    /// </summary>
+    public static string EmailLimitKey(KeyedHash hash, string email) => $"email-{hash.Of("email-limit", email.Trim().ToLowerInvariant())}";
+
+    /// <summary>
+    /// Counts a submission for an email address today (UTC), unless the day's allowance is used up: then nothing is
+    /// counted and the answer says when the next day starts. Only accepted submissions use the allowance.
+    /// </summary>
+    public async Task<RateDecision> CountEmailSubmissionAsync(string emailLimitKey, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+        var allowed = await table.ChangeAsync<TableEntity, bool>(emailLimitKey, today.ToString("yyyyMMdd", CultureInfo.InvariantCulture), row =>
+        {
+            var count = row?.GetInt32("Count") ?? 0;
+            if (count >= options.Value.SubmissionsPerEmailPerDay)
+            {
+                return (null, false);
+            }
+
+            var write = row ?? new TableEntity(emailLimitKey, today.ToString("yyyyMMdd", CultureInfo.InvariantCulture));
+            write["Count"] = count + 1;
+            return (write, true);
+        }, cancellationToken);
+        return new RateDecision(allowed, today.AddDays(1) - now);
     }
 
     /// <summary>Counts a confirmation email for an address today; false once the day's allowance is used up.</summary>

@@ -18,6 +18,9 @@ public sealed class IntakeOptions
 
     [Range(1, 100)] public int ConfirmationsPerDay { get; set; } = 3;
 
+    /// <summary>Submissions accepted per email address per day (UTC), counted by keyed hash.</summary>
+    [Range(1, 1000)] public int SubmissionsPerEmailPerDay { get; set; } = 5;
+
     /// <summary>
     /// Proxies of our own in front of the app (IP addresses or CIDR ranges): only when one of them connects is
     /// <see cref="ClientAddressHeader"/> believed. None by default: the platform already gives the connecting address.

@@ -101,6 +101,15 @@ public sealed partial class SubmitReferral(
             return Problem(StatusCodes.Status429TooManyRequests, "Too many requests from this connection.", "Please wait a while before sending another request.");
         }
 
+        var perEmail = await guards.CountEmailSubmissionAsync(IntakeGuards.EmailLimitKey(hash, outcome.Referral!.Email), cancellationToken);
+        if (!perEmail.Allowed)
+        {
+            request.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(perEmail.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return isForm
+                ? form.Render(request.HttpContext, posted.FormValues(), new Dictionary<string, string[]> { ["email"] = [IntakeGuards.EmailLimitMessage] }, StatusCodes.Status429TooManyRequests)
+                : Problem(StatusCodes.Status429TooManyRequests, "Too many requests for this email address today.", IntakeGuards.EmailLimitMessage);
+        }
+
         var valid = outcome.Referral!;
         var id = ReferralId.New();
         if (request.Headers["Idempotency-Key"].FirstOrDefault() is { Length: > 0 } key
