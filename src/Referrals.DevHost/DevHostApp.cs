@@ -93,10 +93,11 @@ public sealed partial class DevHostApp : IAsyncDisposable
             builder.WebHost.UseUrls(baseAddress.ToString().TrimEnd('/'));
             configureServices?.Invoke(builder.Services);
 
-            // As ConfigureFunctionsWebApplication does: the client address comes from X-Forwarded-For behind a proxy.
-            builder.Services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o => o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.All);
+            // No forwarded-headers middleware, to match the platform: there the Functions host sets X-Forwarded-For to the
+            // address that connected to it and the worker believes only that loopback hop, so what a client writes in
+            // X-Forwarded-For never becomes RemoteIpAddress. Here the client connects directly, so RemoteIpAddress is
+            // already that address. Which forwarded headers to believe is the app's decision (Intake:TrustedProxies).
             var web = builder.Build();
-            web.UseForwardedHeaders();
             var routes = HttpTriggerEndpoints.Map(web, functions, invokers);
             MailSinkEndpoints.Map(web);
 

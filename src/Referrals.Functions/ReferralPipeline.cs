@@ -75,7 +75,9 @@ public static class ReferralPipeline
         });
         services.AddSingleton(sp => new SignedLinks(sp.GetRequiredService<KeyRing>()));
 
-        services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.TrustedProxies.All(p => Web.ClientAddress.TryParseNetwork(p, out _)), "Intake:TrustedProxies must hold IP addresses or CIDR ranges (base address/prefix).")
+            .ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
         services.AddTransient<InterestForm>();
         return services;

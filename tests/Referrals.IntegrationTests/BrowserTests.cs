@@ -43,7 +43,7 @@ public partial class BrowserTests(PipelineFixture fixture, BrowserFixture browse
             IsMobile = true,
             HasTouch = true,
             BypassCSP = bypassCsp, // axe is injected as a script; the page's own CSP would refuse it
-            ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = $"2001:db8::b:{Random.Shared.Next(65535):x}" },
+            ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = $"2001:db8:b0b:{Random.Shared.Next(65536):x}::1" },
         });
         return await context.NewPageAsync();
     }

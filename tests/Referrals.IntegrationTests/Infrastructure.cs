@@ -136,12 +136,17 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Email:TriageAddress"] = "triage@clinic.test",
             ["Routing:OperatorsAddress"] = "operators@clinic.test",
             ["Routing:MaxUnanswered"] = "2",
+            // Tests share the specialists and leave many offers unanswered; the bound is tested on its own directory.
+            ["Routing:MaxOpenOffers"] = "500",
             ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
             ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
             ["Security:ActiveKeyId"] = TestKeys.SigningKeyId,
             [$"Security:Keys:{TestKeys.SigningKeyId}"] = TestKeys.SigningSecret,
             ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
             ["Intake:AllowedOrigins:0"] = BlogOrigin,
+            // The test client stands in for a front door on loopback: the X-Forwarded-For it sends names the client.
+            ["Intake:TrustedProxies:0"] = "127.0.0.1",
+            ["Intake:TrustedProxies:1"] = "::1",
             ["Email:EventWebhookPublicKey"] = Convert.ToBase64String(WebhookKey.ExportSubjectPublicKeyInfo()),
         }.Concat(extraSettings ?? new Dictionary<string, string?>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services =>
         {
@@ -164,7 +169,7 @@ public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
     public const string Name = "pipeline";
 }
 
-/// <summary>Gives each request a distinct X-Forwarded-For address unless the test set one.</summary>
+/// <summary>Gives each request a client of its own (a distinct IPv6 /64) in X-Forwarded-For unless the test set one.</summary>
 public sealed class DistinctClientHandler : DelegatingHandler
 {
     private static int next;
@@ -174,7 +179,8 @@ public sealed class DistinctClientHandler : DelegatingHandler
         if (!request.Headers.Contains("X-Forwarded-For"))
         {
             var n = Interlocked.Increment(ref next);
-            request.Headers.Add("X-Forwarded-For", $"2001:db8::{n:x}"); // documentation prefix: a label, never dialled
+            // Documentation prefix: a label, never dialled. Rate limits group IPv6 by /64, so each client gets its own.
+            request.Headers.Add("X-Forwarded-For", $"2001:db8:{n >> 16:x}:{n & 0xffff:x}::1");
         }
 
         return base.SendAsync(request, cancellationToken);

@@ -65,7 +65,7 @@ public partial class RoutingTests(PipelineFixture fixture)
     }
 
     [Fact]
-    public async Task Concurrent_routing_never_assigns_a_specialist_beyond_capacity()
+    public async Task Concurrent_routing_never_offers_a_specialist_more_than_the_bound_or_the_capacity_left()
     {
         // Its own directory and load tables and its own week, so nothing else in the run touches these counts.
         var suffix = Guid.NewGuid().ToString("N")[..8];
@@ -73,16 +73,17 @@ public partial class RoutingTests(PipelineFixture fixture)
         var loads = Table($"Load{suffix}");
         var notifications = new QueueClient(fixture.Azurite.ConnectionString, $"notify-{suffix}", new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
         await Task.WhenAll(specialists.CreateAsync(), loads.CreateAsync(), notifications.CreateAsync());
-        var directory = new SpecialistDirectory(specialists, loads, Options.Create(new DirectoryOptions()));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2031, 3, 12, 9, 0, 0, TimeSpan.Zero));
+        var directory = new SpecialistDirectory(specialists, loads, Options.Create(new DirectoryOptions()), clock);
+        // cap-a has capacity for 2 this week, below the bound of 3; cap-b has capacity 5 and is held to the bound.
         await directory.ImportAsync("""
             id,name,practice,email,states,treatments,rems_certified,telehealth,in_person,accepting_new_patients,weekly_capacity,languages,insurance_networks,out_of_office,time_zone
             cap-a,Dr A,Clinic A,a@example.org,VT,iv-ketamine-infusion,false,true,true,true,2,en,,,America/New_York
-            cap-b,Dr B,Clinic B,b@example.org,VT,iv-ketamine-infusion,false,true,true,true,3,en,,,America/New_York
+            cap-b,Dr B,Clinic B,b@example.org,VT,iv-ketamine-infusion,false,true,true,true,5,en,,,America/New_York
             """, CancellationToken.None);
-        var clock = new FakeTimeProvider(new DateTimeOffset(2031, 3, 12, 9, 0, 0, TimeSpan.Zero));
         var referrals = Table(StorageNames.ReferralsTable);
         var router = new ReferralRouter(referrals, notifications, directory,
-            Options.Create(new RoutingOptions { PublicBaseUrl = "http://localhost", OperatorsAddress = "ops@example.org" }), clock, NullLogger<ReferralRouter>.Instance);
+            Options.Create(new RoutingOptions { PublicBaseUrl = "http://localhost", OperatorsAddress = "ops@example.org", MaxOpenOffers = 3 }), clock, NullLogger<ReferralRouter>.Instance);
         var ids = Enumerable.Range(0, 12).Select(_ => ReferralId.New()).ToList();
         foreach (var id in ids)
         {
@@ -106,9 +107,35 @@ public partial class RoutingTests(PipelineFixture fixture)
         Assert.Equal(2, routed.Count(r => r.AssignedSpecialistId == "cap-a"));
         Assert.Equal(3, routed.Count(r => r.AssignedSpecialistId == "cap-b"));
         Assert.Equal(7, routed.Count(r => r.Status == nameof(ReferralStatus.NeedsTriage)));
+        Assert.Equal(2, (await loads.GetEntityAsync<OpenOffersEntity>(OpenOffersEntity.PartitionKeyValue, "cap-a")).Value.Count);
+        Assert.Equal(3, (await loads.GetEntityAsync<OpenOffersEntity>(OpenOffersEntity.PartitionKeyValue, "cap-b")).Value.Count);
+        // Offers use no capacity: nothing is counted against the week until someone accepts.
         var week = Referrals.Core.Routing.Router.WeekOf(clock.GetUtcNow());
-        Assert.Equal(2, (await loads.GetEntityAsync<SpecialistLoadEntity>(week, "cap-a")).Value.Count);
-        Assert.Equal(3, (await loads.GetEntityAsync<SpecialistLoadEntity>(week, "cap-b")).Value.Count);
+        Assert.False((await loads.GetEntityIfExistsAsync<SpecialistLoadEntity>(week, "cap-a")).HasValue);
+
+        // cap-b accepts one and declines one: the accepted one moves to the week's count and both free their open slot,
+        // so cap-b takes two more offers (bound 3, capacity left 4); cap-a stays full until it answers.
+        await directory.AcceptOfferAsync("cap-b", clock.GetUtcNow(), CancellationToken.None);
+        await directory.ReleaseOfferAsync("cap-b", CancellationToken.None);
+        var more = Enumerable.Range(0, 4).Select(_ => ReferralId.New()).ToList();
+        foreach (var id in more)
+        {
+            await referrals.AddNewAsync(
+                ReferralEntity.From(id, new ValidReferral("Cap Test", $"{id}@example.com", "VT", "iv-ketamine-infusion"), clock.GetUtcNow()),
+                new StatusChange(ReferralStatus.Received, clock.GetUtcNow(), Actor.Visitor, "test"), CancellationToken.None);
+        }
+
+        await Task.WhenAll(more.Select(async id => await router.RouteAsync((await referrals.FindReferralAsync(id, CancellationToken.None))!, Actor.System, "", null, CancellationToken.None)));
+        var second = new List<ReferralEntity>();
+        foreach (var id in more)
+        {
+            second.Add((await referrals.FindReferralAsync(id, CancellationToken.None))!);
+        }
+
+        Assert.Equal(2, second.Count(r => r.AssignedSpecialistId == "cap-b"));
+        Assert.Equal(0, second.Count(r => r.AssignedSpecialistId == "cap-a"));
+        Assert.Equal(1, (await loads.GetEntityAsync<SpecialistLoadEntity>(week, "cap-b")).Value.Accepted);
+        Assert.Equal(3, (await loads.GetEntityAsync<OpenOffersEntity>(OpenOffersEntity.PartitionKeyValue, "cap-b")).Value.Count);
     }
 
     [Fact]

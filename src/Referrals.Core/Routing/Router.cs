@@ -11,16 +11,19 @@ public sealed record RoutingRequest(
     VisitPreference VisitPreference,
     IReadOnlySet<string> Excluded);
 
-/// <summary>A specialist with this week's load, as counted when routing.</summary>
-public sealed record Candidate(Specialist Specialist, int AssignedThisWeek, DateTimeOffset? LastAssignedAt);
+/// <summary>
+/// A specialist with their load as routing counts it: referrals they accepted this week (what weekly capacity limits)
+/// and offers they have not answered yet, whatever the week they were made.
+/// </summary>
+public sealed record Candidate(Specialist Specialist, int AcceptedThisWeek, int OpenOffers, DateTimeOffset? LastOfferedAt);
 
 public sealed record Exclusion(string SpecialistId, string Rule);
 
-public sealed record RankedCandidate(string SpecialistId, int Score, IReadOnlyList<string> Matches, int AssignedThisWeek, DateTimeOffset? LastAssignedAt);
+public sealed record RankedCandidate(string SpecialistId, int Score, IReadOnlyList<string> Matches, int AcceptedThisWeek, int OpenOffers, DateTimeOffset? LastOfferedAt);
 
 /// <summary>
 /// The outcome of routing: everyone who qualifies, best first, and for everyone else the first rule that excluded them.
-/// The caller assigns the first ranked candidate whose capacity it can still reserve.
+/// The caller offers the referral to the first ranked candidate it can still record an offer for.
 /// </summary>
 public sealed record RoutingDecision(IReadOnlyList<RankedCandidate> Ranked, IReadOnlyList<Exclusion> Excluded)
 {
@@ -32,7 +35,7 @@ public sealed record RoutingDecision(IReadOnlyList<RankedCandidate> Ranked, IRea
         var head = chosen is null
             ? "No specialist qualified; sent to triage."
             : $"Chose {chosen.SpecialistId}: passed every rule; matched {(chosen.Matches.Count == 0 ? "no preferences" : string.Join(", ", chosen.Matches))}; "
-              + $"{chosen.AssignedThisWeek} assignments this week.";
+              + $"{chosen.AcceptedThisWeek} accepted this week, {chosen.OpenOffers} earlier offers unanswered.";
         return head;
     }
 }
@@ -44,40 +47,45 @@ public static class Router
     public const string NotRems = "esketamine needs a REMS-certified site";
     public const string NotAccepting = "not accepting new patients";
     public const string OutOfOffice = "out of office";
-    public const string AtCapacity = "no capacity left this week";
+    public const string AtCapacity = "no capacity left this week: has accepted their weekly capacity";
+    public const string OffersPending = "waiting on earlier offers: holds as many unanswered offers as allowed";
+
+    /// <summary>Unanswered offers a specialist may hold at once unless Routing:MaxOpenOffers says otherwise.</summary>
+    public const int DefaultMaxOpenOffers = 2;
     public const string AlreadyExcluded = "already declined or let this referral time out";
 
     /// <summary>
-    /// Hard filters, then preferences (language 4, insurance 2, visit type 1), then the tie-breaks: fewest
-    /// assignments this week, longest since the last one, and finally the id, so the same inputs give the same order.
+    /// Hard filters, then preferences (language 4, insurance 2, visit type 1), then the tie-breaks: the lightest load
+    /// (accepted this week plus unanswered offers), longest since the last offer, and finally the id, so the same
+    /// inputs give the same order.
     /// </summary>
-    public static RoutingDecision Route(RoutingRequest request, IEnumerable<Candidate> candidates, DateTimeOffset now)
+    public static RoutingDecision Route(RoutingRequest request, IEnumerable<Candidate> candidates, DateTimeOffset now, int maxOpenOffers = DefaultMaxOpenOffers)
     {
         var ranked = new List<RankedCandidate>();
         var excluded = new List<Exclusion>();
         foreach (var candidate in candidates.OrderBy(c => c.Specialist.Id, StringComparer.Ordinal))
         {
-            if (ExclusionReason(request, candidate, now) is { } rule)
+            if (ExclusionReason(request, candidate, now, maxOpenOffers) is { } rule)
             {
                 excluded.Add(new Exclusion(candidate.Specialist.Id, rule));
                 continue;
             }
 
             var matches = Preferences(request, candidate.Specialist).ToList();
-            ranked.Add(new RankedCandidate(candidate.Specialist.Id, matches.Sum(m => m.Weight), matches.Select(m => m.Name).ToList(), candidate.AssignedThisWeek, candidate.LastAssignedAt));
+            ranked.Add(new RankedCandidate(candidate.Specialist.Id, matches.Sum(m => m.Weight), matches.Select(m => m.Name).ToList(), candidate.AcceptedThisWeek, candidate.OpenOffers, candidate.LastOfferedAt));
         }
 
         return new RoutingDecision(
             ranked.OrderByDescending(r => r.Score)
-                .ThenBy(r => r.AssignedThisWeek)
-                .ThenBy(r => r.LastAssignedAt ?? DateTimeOffset.MinValue)
+                .ThenBy(r => r.AcceptedThisWeek + r.OpenOffers)
+                .ThenBy(r => r.LastOfferedAt ?? DateTimeOffset.MinValue)
                 .ThenBy(r => r.SpecialistId, StringComparer.Ordinal)
                 .ToList(),
             excluded);
     }
 
     /// <summary>The first hard rule a specialist fails for this request, or null when they qualify.</summary>
-    public static string? ExclusionReason(RoutingRequest request, Candidate candidate, DateTimeOffset now)
+    public static string? ExclusionReason(RoutingRequest request, Candidate candidate, DateTimeOffset now, int maxOpenOffers = DefaultMaxOpenOffers)
     {
         var s = candidate.Specialist;
         return request.Excluded.Contains(s.Id) ? AlreadyExcluded
@@ -86,9 +94,19 @@ public static class Router
             : request.Treatment == Treatments.Esketamine.Code && !s.RemsCertified ? NotRems
             : !s.AcceptingNewPatients ? NotAccepting
             : s.IsOutOfOffice(now) ? OutOfOffice
-            : candidate.AssignedThisWeek >= s.WeeklyCapacity ? AtCapacity
-            : null;
+            : CapacityReason(s.WeeklyCapacity, candidate.AcceptedThisWeek, candidate.OpenOffers, maxOpenOffers);
     }
+
+    /// <summary>
+    /// The capacity rule, used both to rank and again when an offer is recorded. Capacity is counted when a specialist
+    /// accepts, so offers nobody answers (a burst of fake submissions) never use up a week. Instead the offers a
+    /// specialist holds unanswered are bounded: by <paramref name="maxOpenOffers"/>, and by the capacity left this week,
+    /// so that if every open offer is accepted the specialist is still within capacity.
+    /// </summary>
+    public static string? CapacityReason(int weeklyCapacity, int acceptedThisWeek, int openOffers, int maxOpenOffers) =>
+        acceptedThisWeek >= weeklyCapacity ? AtCapacity
+        : openOffers >= Math.Min(maxOpenOffers, weeklyCapacity - acceptedThisWeek) ? OffersPending
+        : null;
 
     private static IEnumerable<(string Name, int Weight)> Preferences(RoutingRequest request, Specialist s)
     {

@@ -3,6 +3,7 @@ using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Referrals.Core.Security;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Intake;
@@ -26,6 +27,38 @@ public sealed class IntakeGuards(
         var count = await IncrementAsync($"rate-{clientHash}", hour.ToString("yyyyMMddHH", CultureInfo.InvariantCulture), cancellationToken);
         var retryAfter = hour.AddHours(1) - now;
         return new RateDecision(count <= options.Value.RateLimitPerHour, retryAfter);
+    }
+
+    public const string EmailLimitMessage =
+        "We have already received several requests from this email address today. Please send again tomorrow, or reply to one of our emails if something needs to change.";
+
+    /// <summary>
+    /// The partition the per-email limit counts in for <paramref name="email"/>. It is derived from the address, so the
+    /// referral lists it in its GuardKeys and erasure deletes it.
+    /// </summary>
+    public static string EmailLimitKey(KeyedHash hash, string email) => $"email-{hash.Of("email-limit", email.Trim().ToLowerInvariant())}";
+
+    /// <summary>
+    /// Counts a submission for an email address today (UTC), unless the day's allowance is used up: then nothing is
+    /// counted and the answer says when the next day starts. Only accepted submissions use the allowance.
+    /// </summary>
+    public async Task<RateDecision> CountEmailSubmissionAsync(string emailLimitKey, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+        var allowed = await table.ChangeAsync<TableEntity, bool>(emailLimitKey, today.ToString("yyyyMMdd", CultureInfo.InvariantCulture), row =>
+        {
+            var count = row?.GetInt32("Count") ?? 0;
+            if (count >= options.Value.SubmissionsPerEmailPerDay)
+            {
+                return (null, false);
+            }
+
+            var write = row ?? new TableEntity(emailLimitKey, today.ToString("yyyyMMdd", CultureInfo.InvariantCulture));
+            write["Count"] = count + 1;
+            return (write, true);
+        }, cancellationToken);
+        return new RateDecision(allowed, today.AddDays(1) - now);
     }
 
     /// <summary>Counts a confirmation email for an address today; false once the day's allowance is used up.</summary>
@@ -90,30 +123,13 @@ public sealed class IntakeGuards(
         }
     }
 
-    /// <summary>Adds one to a counter row, retrying on ETag conflicts with concurrent writers; returns the new count.</summary>
-    public async Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken)
-    {
-        while (true)
+    /// <summary>Adds one to a counter row (concurrent writers meet through <see cref="OptimisticConcurrency"/>); returns the new count.</summary>
+    public Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken) =>
+        table.ChangeAsync<TableEntity, int>(partitionKey, rowKey, row =>
         {
-            var existing = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken);
-            try
-            {
-                if (!existing.HasValue)
-                {
-                    await table.AddEntityAsync(new TableEntity(partitionKey, rowKey) { ["Count"] = 1 }, cancellationToken);
-                    return 1;
-                }
-
-                var row = existing.Value!;
-                var count = (row.GetInt32("Count") ?? 0) + 1;
-                row["Count"] = count;
-                await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
-                return count;
-            }
-            catch (RequestFailedException e) when (e.Status is 409 or 412)
-            {
-                // A concurrent writer got there first; read the new value and try again.
-            }
-        }
-    }
+            var count = (row?.GetInt32("Count") ?? 0) + 1;
+            var write = row ?? new TableEntity(partitionKey, rowKey);
+            write["Count"] = count;
+            return (write, count);
+        }, cancellationToken);
 }

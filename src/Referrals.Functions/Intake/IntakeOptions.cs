@@ -18,6 +18,18 @@ public sealed class IntakeOptions
 
     [Range(1, 100)] public int ConfirmationsPerDay { get; set; } = 3;
 
+    /// <summary>Submissions accepted per email address per day (UTC), counted by keyed hash.</summary>
+    [Range(1, 1000)] public int SubmissionsPerEmailPerDay { get; set; } = 5;
+
+    /// <summary>
+    /// Proxies of our own in front of the app (IP addresses or CIDR ranges): only when one of them connects is
+    /// <see cref="ClientAddressHeader"/> believed. None by default: the platform already gives the connecting address.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
+    /// <summary>The header a trusted proxy names the client in; X-Forwarded-For unless the proxy uses its own.</summary>
+    [Required] public string ClientAddressHeader { get; set; } = "X-Forwarded-For";
+
     /// <summary>The same email and treatment within this window returns the existing referral.</summary>
     public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromHours(24);
 

@@ -93,12 +93,21 @@ public sealed partial class SubmitReferral(
         }
 
         var hash = options.Value.Hash();
-        var client = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var client = Web.ClientAddress.RateKey(request.HttpContext, options.Value);
         var rate = await guards.CountSubmissionAsync(hash.Of("client", client), cancellationToken);
         if (!rate.Allowed)
         {
             request.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(rate.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Problem(StatusCodes.Status429TooManyRequests, "Too many requests from this connection.", "Please wait a while before sending another request.");
+        }
+
+        var perEmail = await guards.CountEmailSubmissionAsync(IntakeGuards.EmailLimitKey(hash, outcome.Referral!.Email), cancellationToken);
+        if (!perEmail.Allowed)
+        {
+            request.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(perEmail.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return isForm
+                ? form.Render(request.HttpContext, posted.FormValues(), new Dictionary<string, string[]> { ["email"] = [IntakeGuards.EmailLimitMessage] }, StatusCodes.Status429TooManyRequests)
+                : Problem(StatusCodes.Status429TooManyRequests, "Too many requests for this email address today.", IntakeGuards.EmailLimitMessage);
         }
 
         var valid = outcome.Referral!;

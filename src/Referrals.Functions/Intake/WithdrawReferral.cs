@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
-using Referrals.Core.Routing;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 
@@ -57,7 +56,6 @@ public sealed partial class WithdrawReferral(
         }
 
         var wasAssigned = referral.CurrentStatus is ReferralStatus.Routed or ReferralStatus.Notified ? referral.AssignedSpecialistId : null;
-        var assignedAt = referral.AssignedAt;
         try
         {
             await referrals.TransitionAsync(referral, new StatusChange(ReferralStatus.Withdrawn, clock.GetUtcNow(), Actor.Visitor, "Withdrawn by the visitor; details erased."), Erase, cancellationToken);
@@ -69,7 +67,7 @@ public sealed partial class WithdrawReferral(
 
         if (wasAssigned is not null)
         {
-            await directory.ReleaseAsync(Router.WeekOf(assignedAt ?? clock.GetUtcNow()), wasAssigned, cancellationToken);
+            await directory.ReleaseOfferAsync(wasAssigned, cancellationToken);
         }
 
         LogWithdrawn(referral.PartitionKey);

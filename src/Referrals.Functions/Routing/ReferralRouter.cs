@@ -11,8 +11,8 @@ using Referrals.Functions.Storage;
 namespace Referrals.Functions.Routing;
 
 /// <summary>
-/// Routes and re-routes referrals: ranks specialists with the Core rules, reserves capacity on the best one it still
-/// can, records the decision with its explanation, moves the referral and queues its notifications.
+/// Routes and re-routes referrals: ranks specialists with the Core rules, records an offer to the best one the capacity
+/// rule still allows, records the decision with its explanation, moves the referral and queues its notifications.
 /// </summary>
 public sealed partial class ReferralRouter(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
@@ -38,16 +38,27 @@ public sealed partial class ReferralRouter(
         if (referral.UnansweredCount < options.Value.MaxUnanswered)
         {
             var candidates = await directory.CandidatesAsync(week, cancellationToken);
-            decision = Router.Route(Request(referral), candidates, now);
+            decision = Router.Route(Request(referral), candidates, now, options.Value.MaxOpenOffers);
+            var refused = new List<Exclusion>();
             foreach (var ranked in decision.Ranked)
             {
                 var specialist = candidates.Single(c => c.Specialist.Id == ranked.SpecialistId).Specialist;
-                if (await directory.TryReserveAsync(week, specialist, now, cancellationToken))
+                if (await directory.OfferAsync(week, specialist, options.Value.MaxOpenOffers, now, cancellationToken) is { } rule)
                 {
-                    chosen = specialist;
-                    break;
+                    refused.Add(new Exclusion(specialist.Id, rule));
+                    continue;
                 }
+
+                chosen = specialist;
+                break;
             }
+
+            // Who lost to a concurrent offer or acceptance is recorded under the rule that stopped them, not as ranked.
+            decision = decision with
+            {
+                Ranked = decision.Ranked.Where(r => refused.All(x => x.SpecialistId != r.SpecialistId)).ToList(),
+                Excluded = [.. decision.Excluded, .. refused],
+            };
         }
 
         var explanation = decision is null
@@ -70,7 +81,7 @@ public sealed partial class ReferralRouter(
         {
             if (chosen is not null)
             {
-                await directory.ReleaseAsync(week, chosen.Id, CancellationToken.None);
+                await directory.ReleaseOfferAsync(chosen.Id, CancellationToken.None);
             }
 
             throw;
@@ -82,18 +93,17 @@ public sealed partial class ReferralRouter(
         return referral.CurrentStatus;
     }
 
-    /// <summary>Ends the current assignment unanswered (declined or timed out), gives back its capacity and routes again.</summary>
+    /// <summary>Ends the current assignment unanswered (declined or timed out), releases its open offer and routes again.</summary>
     public async Task<ReferralStatus> RerouteAsync(ReferralEntity referral, Actor actor, string reason, Action<ReferralEntity>? prepare, CancellationToken cancellationToken)
     {
         var previous = referral.AssignedSpecialistId ?? throw new InvalidOperationException($"Referral {referral.PartitionKey} has no assignment to end.");
-        var assignedWeek = Router.WeekOf(referral.AssignedAt ?? clock.GetUtcNow());
         var status = await RouteAsync(referral, actor, reason, r =>
         {
             r.Excluded = string.Join(',', r.ExcludedIds.Append(previous).Distinct());
             r.UnansweredCount++;
             prepare?.Invoke(r);
         }, cancellationToken);
-        await directory.ReleaseAsync(assignedWeek, previous, cancellationToken);
+        await directory.ReleaseOfferAsync(previous, cancellationToken);
         return status;
     }
 

@@ -9,6 +9,12 @@ public sealed class RoutingOptions
     /// <summary>Declines and timeouts a referral may collect before it goes to the triage coordinator.</summary>
     [Range(1, 20)] public int MaxUnanswered { get; set; } = 3;
 
+    /// <summary>
+    /// Offers a specialist may hold unanswered at once (never more than their capacity left this week). Capacity is
+    /// counted when they accept, so this bound is what keeps a burst of submissions from piling up on one specialist.
+    /// </summary>
+    [Range(1, 500)] public int MaxOpenOffers { get; set; } = Core.Routing.Router.DefaultMaxOpenOffers;
+
     /// <summary>No answer after this long: one reminder.</summary>
     public TimeSpan ReminderAfter { get; set; } = TimeSpan.FromHours(48);
 

@@ -1,4 +1,3 @@
-using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -8,13 +7,15 @@ using Referrals.Functions.Storage;
 namespace Referrals.Functions.Routing;
 
 /// <summary>
-/// The specialists table, filled from the versioned directory file, and each specialist's weekly load. Loads are
-/// changed only with ETags, so concurrent routing never assigns a specialist past capacity.
+/// The specialists table, filled from the versioned directory file, and each specialist's load: referrals accepted
+/// per week (what weekly capacity limits) and offers not yet answered (bounded by Routing:MaxOpenOffers). Loads are
+/// changed only through <see cref="OptimisticConcurrency"/>, so concurrent routing never offers past the bound.
 /// </summary>
 public sealed class SpecialistDirectory(
     [FromKeyedServices(StorageNames.SpecialistsTable)] TableClient table,
     [FromKeyedServices(StorageNames.SpecialistLoadTable)] TableClient loads,
-    IOptions<DirectoryOptions> options)
+    IOptions<DirectoryOptions> options,
+    TimeProvider clock)
 {
     public async Task<int> ImportFileAsync(CancellationToken cancellationToken) =>
         await ImportAsync(await File.ReadAllTextAsync(options.Value.SpecialistsFilePath, cancellationToken), cancellationToken);
@@ -58,75 +59,124 @@ public sealed class SpecialistDirectory(
         return row.HasValue ? row.Value!.ToSpecialist() : null;
     }
 
-    /// <summary>Every specialist with this week's load.</summary>
+    /// <summary>Every specialist with what they accepted this week and the offers they have not answered yet.</summary>
     public async Task<IReadOnlyList<Candidate>> CandidatesAsync(string week, CancellationToken cancellationToken)
     {
-        var weekLoads = new Dictionary<string, SpecialistLoadEntity>(StringComparer.Ordinal);
+        var accepted = new Dictionary<string, int>(StringComparer.Ordinal);
         await foreach (var load in loads.QueryAsync<SpecialistLoadEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {week}"), cancellationToken: cancellationToken))
         {
-            weekLoads[load.RowKey] = load;
+            accepted[load.RowKey] = load.Accepted;
+        }
+
+        var open = new Dictionary<string, OpenOffersEntity>(StringComparer.Ordinal);
+        await foreach (var row in loads.QueryAsync<OpenOffersEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {OpenOffersEntity.PartitionKeyValue}"), cancellationToken: cancellationToken))
+        {
+            open[row.RowKey] = row;
         }
 
         return (await LoadAsync(cancellationToken))
-            .Select(s => weekLoads.TryGetValue(s.Id, out var l) ? new Candidate(s, l.Count, l.LastAssignedAt) : new Candidate(s, 0, null))
+            .Select(s => new Candidate(s, accepted.GetValueOrDefault(s.Id), open.GetValueOrDefault(s.Id)?.Count ?? 0, open.GetValueOrDefault(s.Id)?.LastOfferedAt))
             .ToList();
     }
 
-    /// <summary>Takes one unit of a specialist's weekly capacity; false when none is left (another router may have taken it).</summary>
-    public async Task<bool> TryReserveAsync(string week, Specialist specialist, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        while (true)
+    /// <summary>
+    /// Records an offer to the specialist if the capacity rule still allows it on the counts as they are now, and returns
+    /// null; otherwise returns the rule that stops it (another router offered first, or the specialist accepted since
+    /// the ranking). The week's acceptances are read after the open offers: an acceptance adds to the week before it
+    /// takes from the open offers, so a concurrent one is either seen in the week or fails this write's ETag.
+    /// </summary>
+    public Task<string?> OfferAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, CancellationToken cancellationToken) =>
+        loads.ChangeAsync<OpenOffersEntity, string?>(OpenOffersEntity.PartitionKeyValue, specialist.Id, async open =>
         {
-            var existing = await loads.GetEntityIfExistsAsync<SpecialistLoadEntity>(week, specialist.Id, cancellationToken: cancellationToken);
-            var load = existing.HasValue ? existing.Value! : new SpecialistLoadEntity { PartitionKey = week, RowKey = specialist.Id };
-            if (load.Count >= specialist.WeeklyCapacity)
+            var count = open?.Count ?? 0;
+            var accepted = await AcceptedAsync(week, specialist.Id, cancellationToken);
+            if (Router.CapacityReason(specialist.WeeklyCapacity, accepted, count, maxOpenOffers) is { } refused)
             {
-                return false;
+                return (null, refused);
             }
 
-            load.Count++;
-            load.LastAssignedAt = now;
-            try
-            {
-                if (existing.HasValue)
-                {
-                    await loads.UpdateEntityAsync(load, load.ETag, TableUpdateMode.Replace, cancellationToken);
-                }
-                else
-                {
-                    await loads.AddEntityAsync(load, cancellationToken);
-                }
+            var row = open ?? new OpenOffersEntity { RowKey = specialist.Id };
+            row.Count = count + 1;
+            row.LastOfferedAt = now;
+            row.ChangedAt = clock.GetUtcNow();
+            return (row, null);
+        }, cancellationToken);
 
-                return true;
-            }
-            catch (RequestFailedException e) when (e.Status is 409 or 412)
-            {
-                // Someone else changed the load first: read it again and decide again.
-            }
-        }
+    /// <summary>
+    /// The specialist accepted an offer: it counts against the week it was accepted in and is no longer open. They may
+    /// accept beyond their capacity (that is their choice); capacity only stops further offers.
+    /// </summary>
+    public async Task AcceptOfferAsync(string specialistId, DateTimeOffset acceptedAt, CancellationToken cancellationToken)
+    {
+        var week = Router.WeekOf(acceptedAt);
+        await loads.ChangeAsync<SpecialistLoadEntity, int>(week, specialistId, load =>
+        {
+            var row = load ?? new SpecialistLoadEntity { PartitionKey = week, RowKey = specialistId };
+            row.Accepted++;
+            return (row, row.Accepted);
+        }, cancellationToken);
+        await ReleaseOfferAsync(specialistId, cancellationToken);
     }
 
-    /// <summary>Gives back a unit of capacity when an assignment ends unanswered or declined.</summary>
-    public async Task ReleaseAsync(string week, string specialistId, CancellationToken cancellationToken)
-    {
-        while (true)
+    /// <summary>
+    /// An offer ended unaccepted (declined, timed out, withdrawn, or its routing failed): the specialist may hold another.
+    /// This replaces ReleaseAsync(week, specialistId), which gave back weekly capacity when offers still used it.
+    /// </summary>
+    public Task ReleaseOfferAsync(string specialistId, CancellationToken cancellationToken) =>
+        loads.ChangeAsync<OpenOffersEntity, bool>(OpenOffersEntity.PartitionKeyValue, specialistId, open =>
         {
-            var existing = await loads.GetEntityIfExistsAsync<SpecialistLoadEntity>(week, specialistId, cancellationToken: cancellationToken);
-            if (!existing.HasValue || existing.Value!.Count == 0)
+            if (open is null || open.Count == 0)
             {
-                return;
+                return (null, false);
             }
 
-            var load = existing.Value;
-            load.Count--;
-            try
+            open.Count--;
+            open.ChangedAt = clock.GetUtcNow();
+            return (open, true);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Sets each specialist's open offers to the number counted from the referrals themselves, except on rows changed
+    /// within <paramref name="quietFor"/>: a change may be between its two writes (the referral, then the count).
+    /// Returns the ids of the specialists whose count was wrong.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CorrectOpenOffersAsync(IReadOnlyDictionary<string, int> counted, TimeSpan quietFor, CancellationToken cancellationToken)
+    {
+        var ids = new SortedSet<string>(counted.Keys, StringComparer.Ordinal);
+        await foreach (var row in loads.QueryAsync<OpenOffersEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {OpenOffersEntity.PartitionKeyValue}"), cancellationToken: cancellationToken))
+        {
+            ids.Add(row.RowKey);
+        }
+
+        var corrected = new List<string>();
+        foreach (var id in ids)
+        {
+            var truth = counted.GetValueOrDefault(id);
+            var changed = await loads.ChangeAsync<OpenOffersEntity, bool>(OpenOffersEntity.PartitionKeyValue, id, open =>
             {
-                await loads.UpdateEntityAsync(load, load.ETag, TableUpdateMode.Replace, cancellationToken);
-                return;
-            }
-            catch (RequestFailedException e) when (e.Status == 412)
+                var now = clock.GetUtcNow();
+                if ((open?.Count ?? 0) == truth || open?.ChangedAt > now - quietFor)
+                {
+                    return (null, false);
+                }
+
+                var row = open ?? new OpenOffersEntity { RowKey = id };
+                row.Count = truth;
+                row.ChangedAt = now;
+                return (row, true);
+            }, cancellationToken);
+            if (changed)
             {
+                corrected.Add(id);
             }
         }
+
+        return corrected;
+    }
+
+    private async Task<int> AcceptedAsync(string week, string specialistId, CancellationToken cancellationToken)
+    {
+        var load = await loads.GetEntityIfExistsAsync<SpecialistLoadEntity>(week, specialistId, cancellationToken: cancellationToken);
+        return load.HasValue ? load.Value!.Accepted : 0;
     }
 }

@@ -22,6 +22,7 @@ public sealed partial class SpecialistResponse(
     [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notificationQueue,
     ReferralLinks links,
     ReferralRouter router,
+    SpecialistDirectory directory,
     TimeProvider clock,
     ILogger<SpecialistResponse> logger)
 {
@@ -77,8 +78,10 @@ public sealed partial class SpecialistResponse(
             switch (form?["decision"].ToString())
             {
                 case "accept":
-                    await referrals.TransitionAsync(referral, new StatusChange(ReferralStatus.Accepted, clock.GetUtcNow(), Actor.Specialist, $"Accepted by {claims.Subject}."), null, cancellationToken);
+                    var acceptedAt = clock.GetUtcNow();
+                    await referrals.TransitionAsync(referral, new StatusChange(ReferralStatus.Accepted, acceptedAt, Actor.Specialist, $"Accepted by {claims.Subject}."), null, cancellationToken);
                     await notificationQueue.SendReferralAsync(referral.PartitionKey, cancellationToken);
+                    await directory.AcceptOfferAsync(claims.Subject, acceptedAt, cancellationToken);
                     LogAnswered(referral.PartitionKey, claims.Subject, "accepted");
                     return Page(StatusCodes.Status200OK, "Thank you: accepted", $"Referral {referral.PartitionKey} is yours. The person has been told that you will contact them.");
                 case "decline":

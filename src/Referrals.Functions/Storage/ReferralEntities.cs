@@ -147,7 +147,10 @@ public sealed class SpecialistEntity : ITableEntity
     }
 }
 
-/// <summary>A specialist's assignments in one week (PartitionKey the week, RowKey the specialist); ETag-guarded.</summary>
+/// <summary>
+/// The referrals a specialist accepted in one week (PartitionKey the week, RowKey the specialist): what weekly capacity
+/// limits. Changed only through <see cref="OptimisticConcurrency"/>.
+/// </summary>
 public sealed class SpecialistLoadEntity : ITableEntity
 {
     public string PartitionKey { get; set; } = "";
@@ -155,8 +158,27 @@ public sealed class SpecialistLoadEntity : ITableEntity
     public DateTimeOffset? Timestamp { get; set; }
     public ETag ETag { get; set; }
 
+    public int Accepted { get; set; }
+}
+
+/// <summary>
+/// The offers a specialist has not answered yet, whatever the week they were made (PartitionKey "open-offers", RowKey
+/// the specialist); bounded by Routing:MaxOpenOffers. Changed only through <see cref="OptimisticConcurrency"/>.
+/// </summary>
+public sealed class OpenOffersEntity : ITableEntity
+{
+    public const string PartitionKeyValue = "open-offers";
+
+    public string PartitionKey { get; set; } = PartitionKeyValue;
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
     public int Count { get; set; }
-    public DateTimeOffset? LastAssignedAt { get; set; }
+    public DateTimeOffset? LastOfferedAt { get; set; }
+
+    /// <summary>When the count last changed; the recount leaves a row alone while a change may be half done.</summary>
+    public DateTimeOffset ChangedAt { get; set; }
 }
 
 /// <summary>One row per referral and email (kind, and assignment where it repeats): claimed before sending, completed after.</summary>
