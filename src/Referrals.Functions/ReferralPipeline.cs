@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
+using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 using SendGrid;
@@ -67,6 +68,8 @@ public static class ReferralPipeline
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
         services.AddTransient<InterestForm>();
+
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         return services;
     }
 

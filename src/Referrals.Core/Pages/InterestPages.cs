@@ -21,7 +21,7 @@ public static class InterestPages
     public const string HoneypotField = "website";
     public const string StampField = "stamp";
 
-    private const string CrisisBlock = """
+    internal const string CrisisBlock = """
         <aside class="crisis" aria-labelledby="crisis-title">
           <h2 id="crisis-title">If you need help right now</h2>
           <ul>
@@ -193,7 +193,7 @@ public static class InterestPages
         })();
         """;
 
-    private static void Head(StringBuilder html, string title, string nonce) =>
+    internal static void Head(StringBuilder html, string title, string nonce) =>
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
             .Append("<title>").Append(E(title)).Append("</title><style nonce=\"").Append(E(nonce)).Append("\">").Append(Styles).Append("</style></head><body>");
 
@@ -289,5 +289,5 @@ public static class InterestPages
 
     private static string? Value(FormModel model, string name) => model.Values.TryGetValue(name, out var v) ? v : null;
 
-    private static string E(string value) => WebUtility.HtmlEncode(value);
+    internal static string E(string value) => WebUtility.HtmlEncode(value);
 }
