@@ -91,6 +91,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
             // As ConfigureFunctionsWebApplication does: the client address comes from X-Forwarded-For behind a proxy.
             builder.Services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o => o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.All);
             var web = builder.Build();
+            MailViewerGuard.Use(web);
             web.UseForwardedHeaders();
             var routes = HttpTriggerEndpoints.Map(web, functions, invokers);
             MailSinkEndpoints.Map(web);
