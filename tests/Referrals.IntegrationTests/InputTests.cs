@@ -90,6 +90,31 @@ public partial class InputTests(PipelineFixture fixture)
         Assert.Equal(0, await StoredCountAsync(email));
     }
 
+    [Fact]
+    public async Task A_learn_more_link_with_invisible_characters_leads_to_a_form_that_still_sends()
+    {
+        var response = await http.GetAsync("/api/learn-more/oral-ketamine?post=ketamine%E2%80%8B-therapy&utm_source=blog&utm_campaign=autumn%C2%AD");
+        var location = response.Headers.Location!.ToString();
+        var renderedAt = DateTimeOffset.UtcNow;
+        var form = await http.GetStringAsync(location);
+        await PipelineFixture.AfterMinimumFillTimeAsync(renderedAt);
+        var fields = Regex.Matches(form, "<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">").ToDictionary(m => m.Groups[1].Value, m => WebUtility.HtmlDecode(m.Groups[2].Value));
+        var email = NewEmail();
+        fields["name"] = "Jane Doe";
+        fields["email"] = email;
+        fields["state"] = "NY";
+        fields["treatment"] = "oral-ketamine";
+        fields["consent"] = fields["privacyAcknowledged"] = fields["adult"] = "yes";
+
+        var sent = await http.PostAsync("/api/referrals", new FormUrlEncodedContent(fields));
+
+        Assert.Equal("/api/interest?topic=oral-ketamine&utm_source=blog", location);
+        Assert.Equal("blog", fields["utm_source"]);
+        Assert.False(fields.ContainsKey("post"));
+        Assert.Equal(HttpStatusCode.SeeOther, sent.StatusCode);
+        Assert.Equal(1, await StoredCountAsync(email));
+    }
+
     public static TheoryData<string, bool, string> PaddedBodies()
     {
         var data = new TheoryData<string, bool, string>();
