@@ -98,6 +98,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
             // X-Forwarded-For never becomes RemoteIpAddress. Here the client connects directly, so RemoteIpAddress is
             // already that address. Which forwarded headers to believe is the app's decision (Intake:TrustedProxies).
             var web = builder.Build();
+            MailViewerGuard.Use(web);
             var routes = HttpTriggerEndpoints.Map(web, functions, invokers);
             MailSinkEndpoints.Map(web);
 

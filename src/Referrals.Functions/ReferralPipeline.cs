@@ -11,6 +11,7 @@ using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
 using Referrals.Core.Security;
+using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
@@ -80,6 +81,8 @@ public static class ReferralPipeline
             .ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
         services.AddTransient<InterestForm>();
+
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         return services;
     }
 

@@ -5,15 +5,17 @@ namespace Referrals.Core.Tests;
 
 public class EmailContentTests
 {
+    private const string PrivacyUrl = "https://x.test/api/privacy";
+
     private static readonly Referral Referral =
         new("R-7K3M9-QXD2A", "<b>Jane</b> O'Neil", "jane@example.com", "NY", Treatments.Esketamine.Code, ReferralStatus.Routed, DateTimeOffset.UnixEpoch, "sp-001");
 
     public static TheoryData<EmailMessage> AllEmails() =>
     [
-        EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc"),
+        EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc", PrivacyUrl),
         EmailContent.SpecialistNewReferral(Referral, "dr@example.org", "Dr Who", 1, "https://x.test/api/specialist/respond?t=abc", DateTimeOffset.UnixEpoch),
         EmailContent.SpecialistReminder(Referral, "dr@example.org", "Dr Who", 1, "https://x.test/api/specialist/respond?t=abc"),
-        EmailContent.VisitorAccepted(Referral, "Dr Who", "Tardis Clinic", "Phone"),
+        EmailContent.VisitorAccepted(Referral, "Dr Who", "Tardis Clinic", "Phone", PrivacyUrl),
         EmailContent.TriageNotice(Referral, "triage@example.org", "https://x.test/api/triage/referral?t=abc"),
         EmailContent.OperatorSlaAlert(Referral, "ops@example.org", "sp-001", 1),
     ];
@@ -38,7 +40,7 @@ public class EmailContentTests
     [Fact]
     public void Visitor_values_are_html_encoded()
     {
-        var email = EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc");
+        var email = EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc", PrivacyUrl);
 
         Assert.Contains("&lt;b&gt;Jane&lt;/b&gt; O&#39;Neil", email.Html);
         Assert.DoesNotContain("<b>Jane</b>", email.Html);
@@ -47,7 +49,7 @@ public class EmailContentTests
     [Fact]
     public void The_visitor_confirmation_shows_crisis_resources()
     {
-        var email = EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc");
+        var email = EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc", PrivacyUrl);
 
         Assert.Contains("988", email.Text);
         Assert.Contains("911", email.Html);
@@ -64,6 +66,20 @@ public class EmailContentTests
         Assert.Equal("SpecialistNewReferral-2", email.LedgerKey);
         Assert.DoesNotContain(Referral.Name, email.Text);
         Assert.DoesNotContain(Referral.Email, email.Html);
+    }
+
+    [Fact]
+    public void Both_visitor_emails_link_to_the_privacy_notice()
+    {
+        foreach (var email in new[]
+        {
+            EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc", PrivacyUrl),
+            EmailContent.VisitorAccepted(Referral, "Dr Who", "Tardis Clinic", "Email", PrivacyUrl),
+        })
+        {
+            Assert.Contains($"How we handle your details: {PrivacyUrl}", email.Text);
+            Assert.Contains($"<a href=\"{PrivacyUrl}\">How we handle your details (privacy notice)</a>", email.Html);
+        }
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Referrals.DevHost;
 using Referrals.DevHost.Functions;
+using Referrals.DevHost.MailSink;
 using Referrals.DevHost.Storage;
 
 namespace Referrals.IntegrationTests;
@@ -169,14 +170,17 @@ public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
     public const string Name = "pipeline";
 }
 
-/// <summary>Gives each request a client of its own (a distinct IPv6 /64) in X-Forwarded-For unless the test set one.</summary>
+/// <summary>
+/// Gives each request a client of its own (a distinct IPv6 /64) in X-Forwarded-For unless the test set one. Not to the
+/// mail viewer: it answers loopback clients only, and a forwarded address says the request is relayed for someone else.
+/// </summary>
 public sealed class DistinctClientHandler : DelegatingHandler
 {
     private static int next;
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (!request.Headers.Contains("X-Forwarded-For"))
+        if (!request.Headers.Contains("X-Forwarded-For") && request.RequestUri?.AbsolutePath.StartsWith(MailSinkEndpoints.ViewerPath, StringComparison.OrdinalIgnoreCase) != true)
         {
             var n = Interlocked.Increment(ref next);
             // Documentation prefix: a label, never dialled. Rate limits group IPv6 by /64, so each client gets its own.

@@ -12,10 +12,11 @@ public static class EmailContent
 {
     public static string CrisisText => EmailTemplates.CrisisText;
 
-    public static EmailMessage VisitorConfirmation(Referral referral, string withdrawUrl) =>
+    public static EmailMessage VisitorConfirmation(Referral referral, string withdrawUrl, string privacyUrl) =>
         Build(EmailKind.VisitorConfirmation, nameof(EmailKind.VisitorConfirmation), referral.Email, referral.Name, nameof(EmailKind.VisitorConfirmation), new()
         {
             ["name"] = referral.Name, ["reference"] = referral.Id, ["withdrawUrl"] = withdrawUrl, ["crisis"] = CrisisText,
+            ["privacyUrl"] = privacyUrl,
         });
 
     public static EmailMessage SpecialistNewReferral(Referral referral, string specialistEmail, string specialistName, int assignment, string respondUrl, DateTimeOffset respondBy) =>
@@ -31,12 +32,12 @@ public static class EmailContent
             ["specialistName"] = specialistName, ["reference"] = referral.Id, ["respondUrl"] = respondUrl,
         });
 
-    public static EmailMessage VisitorAccepted(Referral referral, string specialistName, string practice, string contactMethod) =>
+    public static EmailMessage VisitorAccepted(Referral referral, string specialistName, string practice, string contactMethod, string privacyUrl) =>
         Build(EmailKind.VisitorAccepted, nameof(EmailKind.VisitorAccepted), referral.Email, referral.Name, nameof(EmailKind.VisitorAccepted), new()
         {
             ["name"] = referral.Name, ["reference"] = referral.Id, ["specialistName"] = specialistName, ["practice"] = practice,
             ["how"] = contactMethod switch { "Phone" => "by phone", "Text" => "by text message", _ => "by email" },
-            ["crisis"] = CrisisText,
+            ["crisis"] = CrisisText, ["privacyUrl"] = privacyUrl,
         });
 
     public static EmailMessage TriageNotice(Referral referral, string triageEmail, string triageUrl) =>

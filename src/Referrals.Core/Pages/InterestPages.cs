@@ -21,7 +21,7 @@ public static class InterestPages
     public const string HoneypotField = "website";
     public const string StampField = "stamp";
 
-    private const string CrisisBlock = """
+    internal const string CrisisBlock = """
         <aside class="crisis" aria-labelledby="crisis-title">
           <h2 id="crisis-title">If you need help right now</h2>
           <ul>
@@ -133,7 +133,7 @@ public static class InterestPages
 
         html.Append("<fieldset class=\"field\"><legend>Before you send</legend>");
         Checkbox(html, model, "consent", "I agree to be contacted about my request by email, or by phone or text if I chose that");
-        Checkbox(html, model, "privacyAcknowledged", "I have read the privacy notice: my details are used only to connect me with a specialist and are deleted when no longer needed");
+        PrivacyCheckbox(html, model);
         Checkbox(html, model, "adult", "I am 18 or older");
         html.Append("</fieldset>");
 
@@ -193,7 +193,7 @@ public static class InterestPages
         })();
         """;
 
-    private static void Head(StringBuilder html, string title, string nonce) =>
+    internal static void Head(StringBuilder html, string title, string nonce) =>
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
             .Append("<title>").Append(E(title)).Append("</title><style nonce=\"").Append(E(nonce)).Append("\">").Append(Styles).Append("</style></head><body>");
 
@@ -264,6 +264,21 @@ public static class InterestPages
             .Append("><label for=\"").Append(FieldId(name)).Append("\">").Append(E(label)).Append("</label></div>");
     }
 
+    /// <summary>
+    /// The privacy checkbox, whose label links to the notice. The link opens a new tab: the form is never cached, so
+    /// leaving it would lose what the visitor typed. A link inside a label does not tick the box when followed.
+    /// </summary>
+    private static void PrivacyCheckbox(StringBuilder html, FormModel model)
+    {
+        const string name = "privacyAcknowledged";
+        ErrorText(html, model, name);
+        html.Append("<div class=\"choice\"><input type=\"checkbox\" id=\"").Append(FieldId(name)).Append("\" name=\"").Append(name).Append("\" value=\"yes\"")
+            .Append(IsChecked(Value(model, name)) ? " checked" : "").Append(Described(model, name))
+            .Append("><label for=\"").Append(FieldId(name)).Append("\">I have read the <a href=\"").Append(PrivacyPage.Path)
+            .Append("\" target=\"_blank\" rel=\"noopener\">privacy notice<span class=\"visually-hidden\"> (opens in a new tab)</span></a>")
+            .Append(": my details are used only to connect me with a specialist and are deleted when no longer needed</label></div>");
+    }
+
     private static void ErrorText(StringBuilder html, FormModel model, string name)
     {
         if (model.Errors.TryGetValue(name, out var messages))
@@ -289,5 +304,5 @@ public static class InterestPages
 
     private static string? Value(FormModel model, string name) => model.Values.TryGetValue(name, out var v) ? v : null;
 
-    private static string E(string value) => WebUtility.HtmlEncode(value);
+    internal static string E(string value) => WebUtility.HtmlEncode(value);
 }

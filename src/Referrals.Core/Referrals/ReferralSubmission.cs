@@ -1,4 +1,3 @@
-using System.Net.Mail;
 using PhoneNumbers;
 
 namespace Referrals.Core.Referrals;
@@ -69,6 +68,13 @@ public static class ReferralValidator
     public const int MaxMessageLength = 1000;
     public const int MaxPostLength = 200;
 
+    /// <summary>The example in the phone error; a unit test checks that the validator accepts it.</summary>
+    public const string PhoneExample = "(212) 555-0123";
+
+    public const string PhoneError = $"Enter a US phone number like {PhoneExample}, or a number with + and its country code, or leave it empty.";
+
+    public const string EmailHiddenCharacters = "Your email address contains hidden or unusual characters, which copying and pasting can bring in. Please type it in.";
+
     private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
 
     /// <summary>Validates everything and reports each field's first problem, in words a visitor can act on.</summary>
@@ -77,18 +83,23 @@ public static class ReferralValidator
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         void Fail(string field, string message) => errors.TryAdd(field, [message]);
 
-        var name = SingleLine("name", "Name", submission.Name, MaxNameLength, required: "Enter your name.", Fail);
-        var email = SingleLine("email", "Email address", submission.Email, MaxEmailLength, required: "Enter your email address.", Fail);
-        if (email is not null && !IsEmailAddress(email))
+        var name = SingleLine("name", "Name", submission.Name, MaxNameLength, required: "Enter your name.", Fail, allowJoiners: true);
+        var email = SingleLine("email", "Email address", submission.Email, MaxEmailLength, required: "Enter your email address.", Fail, unacceptable: EmailHiddenCharacters);
+        switch (email is null ? EmailProblem.None : EmailAddresses.Check(email))
         {
-            Fail("email", "Enter an email address like name@example.com.");
+            case EmailProblem.Invisible:
+                Fail("email", EmailHiddenCharacters);
+                break;
+            case EmailProblem.Format:
+                Fail("email", "Enter an email address like name@example.com.");
+                break;
         }
 
         var phoneText = SingleLine("phone", "Phone number", submission.Phone, MaxPhoneLength, required: null, Fail);
         var phone = phoneText is null ? null : NormalisePhone(phoneText);
         if (phoneText is not null && phone is null)
         {
-            Fail("phone", "Enter a US phone number like 555 123 4567, or leave it empty.");
+            Fail("phone", PhoneError);
         }
 
         var state = SingleLine("state", "State", submission.State, 2 + 20, required: "Choose the US state you live in.", Fail);
@@ -105,28 +116,30 @@ public static class ReferralValidator
         }
 
         var contact = Referrals.ContactMethod.Email;
-        if (!string.IsNullOrWhiteSpace(submission.ContactMethod) && !Enum.TryParse(submission.ContactMethod.Trim(), ignoreCase: true, out contact))
+        var contactText = SingleLine("contactMethod", "Contact method", submission.ContactMethod, 20, required: null, Fail);
+        if (contactText is not null && !Enum.TryParse(contactText, ignoreCase: true, out contact))
         {
             Fail("contactMethod", "Choose email, phone call or text message.");
         }
-        else if (contact != Referrals.ContactMethod.Email && phoneText is null)
+        else if (!errors.ContainsKey("contactMethod") && contact != Referrals.ContactMethod.Email && phoneText is null)
         {
             Fail("phone", "Enter a phone number so that we can call or text you, or choose email.");
         }
 
-        var insurance = SingleLine("insurance", "Insurance", submission.Insurance, MaxInsuranceLength, required: null, Fail);
-        var message = submission.Message?.Trim();
-        if (string.IsNullOrEmpty(message))
+        var insurance = SingleLine("insurance", "Insurance", submission.Insurance, MaxInsuranceLength, required: null, Fail, allowJoiners: true);
+        // Several lines are fine here; other controls are refused before trimming, so none hides at either end.
+        var message = submission.Message;
+        if (message is not null && message.Any(c => char.IsControl(c) && c is not '\r' and not '\n' and not '\t'))
+        {
+            Fail("message", "Your message contains characters we cannot accept.");
+        }
+        else if (string.IsNullOrEmpty(message = message?.Trim()))
         {
             message = null;
         }
         else if (message.Length > MaxMessageLength)
         {
             Fail("message", $"Your message must be {MaxMessageLength} characters or fewer (it has {message.Length}).");
-        }
-        else if (message.Any(c => char.IsControl(c) && c is not '\r' and not '\n' and not '\t'))
-        {
-            Fail("message", "Your message contains characters we cannot accept.");
         }
 
         if (submission.Consent != true)
@@ -147,9 +160,9 @@ public static class ReferralValidator
         var source = ValidateSource(submission, Fail);
 
         string? language = null;
-        if (!string.IsNullOrWhiteSpace(submission.Language))
+        if (SingleLine("language", "Language", submission.Language, 20, required: null, Fail) is { } languageText)
         {
-            language = Languages.Find(submission.Language)?.Code;
+            language = Languages.Find(languageText)?.Code;
             if (language is null)
             {
                 Fail("language", "Choose a language from the list.");
@@ -157,8 +170,8 @@ public static class ReferralValidator
         }
 
         var visit = Referrals.VisitPreference.Either;
-        if (!string.IsNullOrWhiteSpace(submission.VisitPreference)
-            && !Enum.TryParse(submission.VisitPreference.Replace("-", "", StringComparison.Ordinal).Trim(), ignoreCase: true, out visit))
+        if (SingleLine("visitPreference", "Visit preference", submission.VisitPreference, 20, required: null, Fail) is { } visitText
+            && !Enum.TryParse(visitText.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out visit))
         {
             Fail("visitPreference", "Choose telehealth, in person, or either.");
         }
@@ -187,9 +200,9 @@ public static class ReferralValidator
     private static SourceAttribution ValidateSource(ReferralSubmission submission, Action<string, string> fail)
     {
         string? topic = null;
-        if (!string.IsNullOrWhiteSpace(submission.Topic))
+        if (SingleLine("topic", "Topic", submission.Topic, 100, required: null, fail) is { } topicText)
         {
-            topic = Topics.Find(submission.Topic)?.Code;
+            topic = Topics.Find(topicText)?.Code;
             if (topic is null)
             {
                 fail("topic", "The topic of the link you followed is not one we know.");
@@ -213,29 +226,34 @@ public static class ReferralValidator
         return new SourceAttribution(topic, post, utm);
     }
 
-    /// <summary>A one-line text field: trimmed, no line breaks or control characters, within its length.</summary>
-    private static string? SingleLine(string field, string label, string? value, int maxLength, string? required, Action<string, string> fail)
+    /// <summary>
+    /// A one-line field: its characters are checked as posted (see <see cref="OneLineText"/>), then space separators
+    /// are trimmed, then the length is checked. Joiners are allowed only where names in some scripts need them.
+    /// </summary>
+    private static string? SingleLine(string field, string label, string? value, int maxLength, string? required, Action<string, string> fail,
+        bool allowJoiners = false, string? unacceptable = null)
     {
-        var trimmed = value?.Trim();
-        if (string.IsNullOrEmpty(trimmed))
+        if (value is not null)
+        {
+            switch (OneLineText.Check(value, allowJoiners))
+            {
+                case TextProblem.LineBreak:
+                    fail(field, $"{label} must be on one line.");
+                    return null;
+                case TextProblem.Unacceptable:
+                    fail(field, unacceptable ?? $"{label} contains characters we cannot accept.");
+                    return null;
+            }
+        }
+
+        var trimmed = value is null ? null : OneLineText.TrimSpaces(value);
+        if (trimmed is null || OneLineText.IsBlank(trimmed))
         {
             if (required is not null)
             {
                 fail(field, required);
             }
 
-            return null;
-        }
-
-        if (trimmed.Contains('\r') || trimmed.Contains('\n'))
-        {
-            fail(field, $"{label} must be on one line.");
-            return null;
-        }
-
-        if (trimmed.Any(char.IsControl))
-        {
-            fail(field, $"{label} contains characters we cannot accept.");
             return null;
         }
 
@@ -247,9 +265,4 @@ public static class ReferralValidator
 
         return trimmed;
     }
-
-    private static bool IsEmailAddress(string value) =>
-        MailAddress.TryCreate(value, out var parsed)
-        && parsed.Address == value
-        && parsed.Host.Contains('.', StringComparison.Ordinal);
 }

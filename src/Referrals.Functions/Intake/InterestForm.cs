@@ -60,6 +60,8 @@ public sealed class InterestForm(
         return HtmlPage.Respond(context, InterestPages.RenderForm(new FormModel(values, errors, stamp, nonce, PostPath)), nonce, statusCode);
     }
 
+    /// <summary>Only what the validator would accept is carried, so a hidden field can never fail the visitor's post.</summary>
     internal static string? LinkValue(string? value) =>
-        string.IsNullOrWhiteSpace(value) || value.Length > SourceAttribution.MaxValueLength || value.Any(char.IsControl) ? null : value.Trim();
+        string.IsNullOrWhiteSpace(value) || value.Length > SourceAttribution.MaxValueLength
+        || OneLineText.Check(value, allowJoiners: false) != TextProblem.None ? null : OneLineText.TrimSpaces(value);
 }

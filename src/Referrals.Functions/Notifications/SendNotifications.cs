@@ -144,7 +144,8 @@ public sealed partial class SendNotifications(
             return []; // withdrawn and erased: nobody is emailed about it again
         }
 
-        var emails = new List<EmailMessage> { EmailContent.VisitorConfirmation(referral, links.WithdrawUrl(referral.Id)) };
+        var privacyUrl = Privacy.PrivacyNotice.UrlFor(routingOptions.Value.PublicBaseUrl);
+        var emails = new List<EmailMessage> { EmailContent.VisitorConfirmation(referral, links.WithdrawUrl(referral.Id), privacyUrl) };
         var specialist = entity.AssignedSpecialistId is { } specialistId
             ? await directory.FindAsync(specialistId, cancellationToken)
                 ?? throw new InvalidOperationException($"Specialist {specialistId} assigned to referral {referral.Id} is no longer in the directory.")
@@ -162,7 +163,7 @@ public sealed partial class SendNotifications(
 
                 break;
             case ReferralStatus.Accepted when specialist is not null:
-                emails.Add(EmailContent.VisitorAccepted(referral, specialist.Name, specialist.Practice, entity.ContactMethod));
+                emails.Add(EmailContent.VisitorAccepted(referral, specialist.Name, specialist.Practice, entity.ContactMethod, privacyUrl));
                 break;
             case ReferralStatus.NeedsTriage:
                 emails.Add(EmailContent.TriageNotice(referral, options.Value.TriageAddress, links.TriageUrl(referral.Id, entity.Assignment)));
