@@ -80,7 +80,7 @@ public partial class RoutingTests(PipelineFixture fixture)
             """, CancellationToken.None);
         var clock = new FakeTimeProvider(new DateTimeOffset(2031, 3, 12, 9, 0, 0, TimeSpan.Zero));
         var referrals = Table(StorageNames.ReferralsTable);
-        var router = new ReferralRouter(referrals, notifications, directory,
+        var router = new ReferralRouter(referrals, new PipelineQueues(notifications, notifications, notifications, notifications), directory,
             Options.Create(new RoutingOptions { PublicBaseUrl = "http://localhost", OperatorsAddress = "ops@example.org" }), clock, NullLogger<ReferralRouter>.Instance);
         var ids = Enumerable.Range(0, 12).Select(_ => ReferralId.New()).ToList();
         foreach (var id in ids)
@@ -216,9 +216,9 @@ public partial class RoutingTests(PipelineFixture fixture)
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var services = fixture.Host.Services;
         var routing = services.GetRequiredService<IOptions<RoutingOptions>>();
-        var router = new ReferralRouter(Table(StorageNames.ReferralsTable), services.GetRequiredKeyedService<QueueClient>(StorageNames.NotificationQueue),
+        var router = new ReferralRouter(Table(StorageNames.ReferralsTable), services.GetRequiredService<PipelineQueues>(),
             services.GetRequiredService<SpecialistDirectory>(), routing, clock, NullLogger<ReferralRouter>.Instance);
-        var monitor = new SlaMonitor(Table(StorageNames.ReferralsTable), services.GetRequiredKeyedService<QueueClient>(StorageNames.NotificationQueue),
+        var monitor = new SlaMonitor(Table(StorageNames.ReferralsTable), services.GetRequiredService<PipelineQueues>(),
             router, routing, clock, NullLogger<SlaMonitor>.Instance);
 
         clock.Advance(TimeSpan.FromHours(47));
