@@ -11,6 +11,7 @@ public sealed class ReferralLinks(IOptions<RoutingOptions> routing, IOptions<Int
     public const string RespondPath = "api/specialist/respond";
     public const string TriagePath = "api/triage/referral";
     public const string WithdrawPath = "api/withdraw";
+    public const string ReviewPath = "api/review/referral";
 
     private SignedLinks Links => new(Encoding.UTF8.GetBytes(intake.Value.SecretKey));
 
@@ -22,6 +23,10 @@ public sealed class ReferralLinks(IOptions<RoutingOptions> routing, IOptions<Int
 
     public string WithdrawUrl(string referralId) =>
         Url(WithdrawPath, Links.Create(new LinkClaims(LinkAction.Withdraw, referralId, "visitor", 0, clock.GetUtcNow() + routing.Value.WithdrawLinkLifetime)));
+
+    /// <summary>For operators, from the alert: not tied to an assignment, so it works whatever routing does meanwhile.</summary>
+    public string ReviewUrl(string referralId) =>
+        Url(ReviewPath, Links.Create(new LinkClaims(LinkAction.Review, referralId, "operators", 0, clock.GetUtcNow() + routing.Value.LinkLifetime)));
 
     public LinkCheck Verify(string? token, LinkAction expected, out LinkClaims? claims)
     {
