@@ -41,6 +41,8 @@ public static class ReferralPipeline
             services.AddKeyedSingleton(queue, (sp, _) => sp.GetRequiredService<QueueServiceClient>().GetQueueClient(queue));
         }
 
+        services.AddSingleton<PipelineQueues>();
+
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DirectoryOptions>().BindConfiguration(DirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
@@ -66,6 +68,8 @@ public static class ReferralPipeline
 
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
+        services.AddMetrics();
+        services.AddSingleton<IntakeMetrics>();
         services.AddTransient<InterestForm>();
         return services;
     }
