@@ -27,7 +27,7 @@ public sealed class RouteReferral(
 
     private async Task RouteAsync(ReferralMessage message, CancellationToken cancellationToken)
     {
-        // No id in the message: a failure is logged next to the queue's name, which says urgent.
+        // The exception names no referral: a failure is logged next to the queue's name, which says urgent.
         var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
             ?? throw new InvalidOperationException("The referral named in the message does not exist.");
 
