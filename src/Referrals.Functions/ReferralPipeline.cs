@@ -44,6 +44,8 @@ public static class ReferralPipeline
             services.AddKeyedSingleton(queue, (sp, _) => sp.GetRequiredService<QueueServiceClient>().GetQueueClient(queue));
         }
 
+        services.AddSingleton<PipelineQueues>();
+
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DirectoryOptions>().BindConfiguration(DirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
@@ -80,6 +82,8 @@ public static class ReferralPipeline
             .Validate(o => o.TrustedProxies.All(p => Web.ClientAddress.TryParseNetwork(p, out _)), "Intake:TrustedProxies must hold IP addresses or CIDR ranges (base address/prefix).")
             .ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
+        services.AddMetrics();
+        services.AddSingleton<IntakeMetrics>();
         services.AddTransient<InterestForm>();
 
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();

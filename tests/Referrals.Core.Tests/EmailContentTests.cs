@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
 
@@ -18,6 +19,7 @@ public class EmailContentTests
         EmailContent.VisitorAccepted(Referral, "Dr Who", "Tardis Clinic", "Phone", PrivacyUrl),
         EmailContent.TriageNotice(Referral, "triage@example.org", "https://x.test/api/triage/referral?t=abc"),
         EmailContent.OperatorSlaAlert(Referral, "ops@example.org", "sp-001", 1),
+        EmailContent.UrgentAlert(Referral.Id, "ops@example.org", "https://x.test/api/review/referral?t=abc"),
     ];
 
     [Theory]
@@ -54,6 +56,53 @@ public class EmailContentTests
         Assert.Contains("988", email.Text);
         Assert.Contains("911", email.Html);
         Assert.Equal("jane@example.com", email.ToAddress);
+    }
+
+    [Fact]
+    public void The_visitor_confirmation_leads_with_the_crisis_resources_and_never_mentions_urgency()
+    {
+        var email = EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc", PrivacyUrl);
+
+        foreach (var part in new[] { email.Text, email.Html })
+        {
+            Assert.True(part.IndexOf("988", StringComparison.Ordinal) < part.IndexOf("Thank you", StringComparison.Ordinal), part);
+            Assert.Single(Regex.Matches(part, "988lifeline"));
+        }
+
+        // One wording for everyone: an email leaves our control, so it must not tell who ticked the crisis box.
+        foreach (var word in new[] { "urgent", "priorit", "alert", "ahead of" })
+        {
+            Assert.DoesNotContain(word, email.Subject + email.Text + email.Html, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public void The_urgent_alert_carries_the_reference_and_the_signed_link_only_and_does_not_say_why()
+    {
+        var email = EmailContent.UrgentAlert("R-7K3M9-QXD2A", "ops@example.org", "https://x.test/api/review/referral?t=tok");
+
+        Assert.Equal(EmailKind.UrgentAlert, email.Kind);
+        Assert.Equal("UrgentAlert", email.LedgerKey); // once per referral, whatever the assignment
+        Assert.Equal("ops@example.org", email.ToAddress);
+        Assert.Equal("Priority referral R-7K3M9-QXD2A needs attention now", email.Subject);
+        Assert.Contains("https://x.test/api/review/referral?t=tok", email.Text);
+        Assert.Contains("href=\"https://x.test/api/review/referral?t=tok\"", email.Html);
+        foreach (var word in new[] { "harm", "suicid", "crisis", "self", "988", "urgent", "risk" })
+        {
+            Assert.DoesNotContain(word, email.Subject + email.Text + email.Html, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public void The_specialist_email_does_not_reveal_the_crisis_flag()
+    {
+        var email = EmailContent.SpecialistNewReferral(Referral, "dr@example.org", "Dr Who", 1, "https://x.test/r?t=tok", DateTimeOffset.UnixEpoch.AddHours(4));
+
+        Assert.Contains("Thursday 1 January, 04:00 UTC", email.Text);
+        foreach (var word in new[] { "urgent", "priorit", "harm", "crisis", "988" })
+        {
+            Assert.DoesNotContain(word, email.Subject + email.Text + email.Html, StringComparison.OrdinalIgnoreCase);
+        }
     }
 
     [Fact]
@@ -94,7 +143,7 @@ public class EmailContentTests
         var names = typeof(EmailTemplates).Assembly.GetManifestResourceNames().Where(n => n.StartsWith("Templates/", StringComparison.Ordinal)).ToList();
         var templates = names.Where(n => n.EndsWith(".subject.txt", StringComparison.Ordinal)).Select(n => n["Templates/".Length..^".subject.txt".Length]).ToList();
 
-        Assert.Equal(7, templates.Count);
+        Assert.Equal(8, templates.Count);
         Assert.All(templates, t =>
         {
             Assert.Contains($"Templates/{t}.txt", names);

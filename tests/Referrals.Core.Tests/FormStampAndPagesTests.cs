@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using Referrals.Core.Pages;
 using Referrals.Core.Security;
 
@@ -98,6 +99,47 @@ public class InterestPagesTests
         Assert.Contains("<style nonce=\"nonce123\">", html);
         Assert.DoesNotContain("src=\"http", html);
         Assert.DoesNotContain("<link", html);
+    }
+
+    [Fact]
+    public void The_crisis_box_hint_says_exactly_what_ticking_it_does_and_keeps_988_and_911_first()
+    {
+        var html = InterestPages.RenderForm(Model());
+        var hint = Regex.Match(html, "<p class=\"hint\" id=\"urgent-hint\">([^<]*)</p>").Groups[1].Value;
+
+        Assert.Contains("crisis resources straight away", hint);
+        Assert.Contains("alert our team by email at once", hint);
+        Assert.Contains("offer your request to a specialist ahead of other requests", hint);
+        Assert.Contains("not available around the clock", hint);
+        Assert.Contains("does not replace calling 988 or 911", hint);
+        Assert.DoesNotContain("prioritise", html);
+        Assert.Contains("id=\"field-urgent\" name=\"urgent\" value=\"yes\" aria-describedby=\"urgent-hint\"", html);
+        Assert.True(html.IndexOf("crisis-title", StringComparison.Ordinal) < html.IndexOf("urgent-hint", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_urgent_thank_you_page_says_what_is_happening_now_not_what_has_happened()
+    {
+        var urgent = InterestPages.RenderThanks("R-7K3M9-QXD2A", urgent: true, "n");
+        var calm = InterestPages.RenderThanks("R-7K3M9-QXD2A", urgent: false, "n");
+
+        Assert.Contains("We are alerting our team by email now and will offer your request to a specialist ahead of other requests.", urgent);
+        Assert.DoesNotContain("has been told", urgent);
+        Assert.DoesNotContain("alerting", calm);
+        Assert.True(urgent.IndexOf("tel:988", StringComparison.Ordinal) < urgent.IndexOf("alerting our team", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_specialist_page_marks_an_urgent_referral_and_only_that()
+    {
+        var details = new ReferralDetails("R-7K3M9-QXD2A", "Jane Doe", "jane@example.com", null, "Email", "NY", "oral-ketamine", null, null, "Either", null, Urgent: true);
+
+        var urgent = SpecialistPages.RenderReferral(details, "tok", "/api/specialist/respond", "n");
+        var calm = SpecialistPages.RenderReferral(details with { Urgent = false }, "tok", "/api/specialist/respond", "n");
+
+        Assert.Contains("<p class=\"urgent\"><strong>Urgent:</strong>", urgent);
+        Assert.True(urgent.IndexOf("class=\"urgent\"", StringComparison.Ordinal) < urgent.IndexOf("<dl>", StringComparison.Ordinal));
+        Assert.DoesNotContain("Urgent:", calm);
     }
 
     [Fact]

@@ -120,7 +120,7 @@ public partial class CapacityTests(PipelineFixture fixture)
         var routing = services.GetRequiredService<IOptions<RoutingOptions>>();
         var later = new FakeTimeProvider(DateTimeOffset.UtcNow + routing.Value.ReminderAfter + routing.Value.TimeoutAfterReminder + TimeSpan.FromHours(1));
         var referrals = new TableClient(azurite.ConnectionString, StorageNames.ReferralsTable);
-        var notifications = services.GetRequiredKeyedService<QueueClient>(StorageNames.NotificationQueue);
+        var notifications = services.GetRequiredService<PipelineQueues>();
         var router = new ReferralRouter(referrals, notifications, services.GetRequiredService<SpecialistDirectory>(), routing, later, NullLogger<ReferralRouter>.Instance);
         var monitor = new SlaMonitor(referrals, notifications, router, routing, later, NullLogger<SlaMonitor>.Instance);
         Assert.Equal(1, (await monitor.CheckAsync(CancellationToken.None)).Rerouted);

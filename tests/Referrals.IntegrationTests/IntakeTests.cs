@@ -408,7 +408,7 @@ public partial class IntakeTests(PipelineFixture fixture)
         // The reconciler of a healthy instance finds it once it has been Received for longer than ReconcileAfter.
         var reconciler = new ReconcileReceived(
             Table(StorageNames.ReferralsTable),
-            fixture.Host.Services.GetRequiredKeyedService<QueueClient>(StorageNames.IntakeQueue),
+            fixture.Host.Services.GetRequiredService<PipelineQueues>(),
             Options.Create(new IntakeOptions { ReconcileAfter = TimeSpan.Zero }),
             TimeProvider.System,
             NullLogger<ReconcileReceived>.Instance);

@@ -82,7 +82,7 @@ public partial class RoutingTests(PipelineFixture fixture)
             cap-b,Dr B,Clinic B,b@example.org,VT,iv-ketamine-infusion,false,true,true,true,5,en,,,America/New_York
             """, CancellationToken.None);
         var referrals = Table(StorageNames.ReferralsTable);
-        var router = new ReferralRouter(referrals, notifications, directory,
+        var router = new ReferralRouter(referrals, new PipelineQueues(notifications, notifications, notifications, notifications), directory,
             Options.Create(new RoutingOptions { PublicBaseUrl = "http://localhost", OperatorsAddress = "ops@example.org", MaxOpenOffers = 3 }), clock, NullLogger<ReferralRouter>.Instance);
         var ids = Enumerable.Range(0, 12).Select(_ => ReferralId.New()).ToList();
         foreach (var id in ids)
@@ -250,9 +250,9 @@ public partial class RoutingTests(PipelineFixture fixture)
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var services = fixture.Host.Services;
         var routing = services.GetRequiredService<IOptions<RoutingOptions>>();
-        var router = new ReferralRouter(Table(StorageNames.ReferralsTable), services.GetRequiredKeyedService<QueueClient>(StorageNames.NotificationQueue),
+        var router = new ReferralRouter(Table(StorageNames.ReferralsTable), services.GetRequiredService<PipelineQueues>(),
             services.GetRequiredService<SpecialistDirectory>(), routing, clock, NullLogger<ReferralRouter>.Instance);
-        var monitor = new SlaMonitor(Table(StorageNames.ReferralsTable), services.GetRequiredKeyedService<QueueClient>(StorageNames.NotificationQueue),
+        var monitor = new SlaMonitor(Table(StorageNames.ReferralsTable), services.GetRequiredService<PipelineQueues>(),
             router, routing, clock, NullLogger<SlaMonitor>.Instance);
 
         clock.Advance(TimeSpan.FromHours(47));

@@ -58,6 +58,13 @@ public static class EmailContent
             ["reference"] = referralId, ["queue"] = queue,
         });
 
+    /// <summary>The reference and a signed link only: never why it is urgent, nor anything the visitor told us.</summary>
+    public static EmailMessage UrgentAlert(string referralId, string operatorsEmail, string reviewUrl) =>
+        Build(EmailKind.UrgentAlert, nameof(EmailKind.UrgentAlert), operatorsEmail, "Operators", nameof(EmailKind.UrgentAlert), new()
+        {
+            ["reference"] = referralId, ["reviewUrl"] = reviewUrl,
+        });
+
     private static EmailMessage Build(EmailKind kind, string template, string to, string? toName, string ledgerKey, Dictionary<string, string> values)
     {
         var (subject, text, html) = EmailTemplates.Render(template, values);

@@ -12,6 +12,9 @@ public enum EmailKind
     VisitorAccepted,
     TriageNotice,
     OperatorAlert,
+
+    /// <summary>Operators are told at once that a referral needs attention now; once per referral.</summary>
+    UrgentAlert,
 }
 
 /// <summary>An email ready to send. Subject and bodies carry the reference, never health details.</summary>

@@ -33,6 +33,15 @@ public static class InterestPages
         </aside>
         """;
 
+    /// <summary>What ticking the crisis box does, exactly: no more than the pipeline does.</summary>
+    public const string UrgentHint =
+        "If you tick this, we show you crisis resources straight away, alert our team by email at once, and offer your request "
+        + "to a specialist ahead of other requests. Our team is not available around the clock, so this does not replace calling 988 or 911.";
+
+    /// <summary>True when the thank-you page shows: the alert is queued, not yet read by anyone.</summary>
+    public const string UrgentThanks =
+        "We are alerting our team by email now and will offer your request to a specialist ahead of other requests.";
+
     private const string Styles = """
         *{box-sizing:border-box}
         body{margin:0;font:1.0625rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b;background:#fff}
@@ -128,8 +137,8 @@ public static class InterestPages
             .Append("<p class=\"hint\" id=\"message-count\" aria-live=\"polite\"></p></div>");
 
         html.Append("<fieldset class=\"field\"><legend>Your safety</legend>");
-        Checkbox(html, model, "urgent", "I am having thoughts of harming myself");
-        html.Append("<p class=\"hint\">If you tick this, we will show you crisis resources straight away and our team will prioritise your request. It does not replace calling 988 or 911.</p></fieldset>");
+        Checkbox(html, model, "urgent", "I am having thoughts of harming myself", hintId: "urgent-hint");
+        html.Append("<p class=\"hint\" id=\"urgent-hint\">").Append(E(UrgentHint)).Append("</p></fieldset>");
 
         html.Append("<fieldset class=\"field\"><legend>Before you send</legend>");
         Checkbox(html, model, "consent", "I agree to be contacted about my request by email, or by phone or text if I chose that");
@@ -153,7 +162,8 @@ public static class InterestPages
         {
             html.Append("<h1>Please reach out for support now</h1>");
             html.Append(CrisisBlock);
-            html.Append("<p>You told us you are having thoughts of harming yourself. You do not have to wait for us: the people at 988 are there for you right now. Our team has been told that your request needs attention first.</p>");
+            html.Append("<p>You told us you are having thoughts of harming yourself. You do not have to wait for us: the people at 988 are there for you right now. ")
+                .Append(E(UrgentThanks)).Append("</p>");
         }
         else
         {
@@ -256,11 +266,11 @@ public static class InterestPages
         html.Append("</fieldset>");
     }
 
-    private static void Checkbox(StringBuilder html, FormModel model, string name, string label)
+    private static void Checkbox(StringBuilder html, FormModel model, string name, string label, string? hintId = null)
     {
         ErrorText(html, model, name);
         html.Append("<div class=\"choice\"><input type=\"checkbox\" id=\"").Append(FieldId(name)).Append("\" name=\"").Append(name).Append("\" value=\"yes\"")
-            .Append(IsChecked(Value(model, name)) ? " checked" : "").Append(Described(model, name))
+            .Append(IsChecked(Value(model, name)) ? " checked" : "").Append(Described(model, name, hintId))
             .Append("><label for=\"").Append(FieldId(name)).Append("\">").Append(E(label)).Append("</label></div>");
     }
 

@@ -14,6 +14,9 @@ public enum LinkAction
 
     /// <summary>The visitor withdraws their request and has their details erased.</summary>
     Withdraw,
+
+    /// <summary>An operator's view of a referral, from the alert that it needs attention now.</summary>
+    Review,
 }
 
 /// <summary>What a link grants: one action on one referral, for one specialist's assignment, until it expires.</summary>

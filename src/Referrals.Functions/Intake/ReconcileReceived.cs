@@ -1,5 +1,4 @@
 using Azure.Data.Tables;
-using Azure.Storage.Queues;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -15,7 +14,7 @@ namespace Referrals.Functions.Intake;
 /// </summary>
 public sealed partial class ReconcileReceived(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    [FromKeyedServices(StorageNames.IntakeQueue)] QueueClient intakeQueue,
+    PipelineQueues queues,
     IOptions<IntakeOptions> options,
     TimeProvider clock,
     ILogger<ReconcileReceived> logger)
@@ -29,9 +28,9 @@ public sealed partial class ReconcileReceived(
         var cutoff = clock.GetUtcNow() - options.Value.ReconcileAfter;
         var filter = TableClient.CreateQueryFilter($"RowKey eq {ReferralEntity.RowKeyValue} and Status eq {nameof(ReferralStatus.Received)} and ReceivedAt lt {cutoff}");
         var requeued = 0;
-        await foreach (var stuck in referrals.QueryAsync<ReferralEntity>(filter, select: [nameof(ITableEntity.PartitionKey)], cancellationToken: cancellationToken))
+        await foreach (var stuck in referrals.QueryAsync<ReferralEntity>(filter, select: [nameof(ITableEntity.PartitionKey), nameof(ReferralEntity.Urgent)], cancellationToken: cancellationToken))
         {
-            await intakeQueue.SendReferralAsync(stuck.PartitionKey, cancellationToken);
+            await queues.RouteAsync(stuck.PartitionKey, stuck.Urgent, cancellationToken);
             LogRequeued(stuck.PartitionKey);
             requeued++;
         }

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure;
 using Azure.Data.Tables;
-using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Azure.Functions.Worker;
@@ -24,7 +23,8 @@ namespace Referrals.Functions.Intake;
 /// </summary>
 public sealed partial class SubmitReferral(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    [FromKeyedServices(StorageNames.IntakeQueue)] QueueClient intakeQueue,
+    PipelineQueues queues,
+    IntakeMetrics metrics,
     IntakeGuards guards,
     InterestForm form,
     IOptions<IntakeOptions> options,
@@ -131,7 +131,7 @@ public sealed partial class SubmitReferral(
             cancellationToken);
         try
         {
-            await intakeQueue.SendReferralAsync(id, cancellationToken);
+            await queues.RouteAsync(id, valid.Urgent, cancellationToken);
         }
         catch (RequestFailedException e)
         {
@@ -145,7 +145,8 @@ public sealed partial class SubmitReferral(
                 : Problem(StatusCodes.Status503ServiceUnavailable, "Your request could not be queued.", "Please try again in a minute.");
         }
 
-        LogAccepted(id, valid.Urgent);
+        LogAccepted(id);
+        metrics.Accepted(valid.Urgent);
         return Accepted(id, isForm);
     }
 
@@ -254,8 +255,9 @@ public sealed partial class SubmitReferral(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} received and queued for routing (urgent: {Urgent})")]
-    private partial void LogAccepted(string referralId, bool urgent);
+    // Never the urgent flag next to the id: urgent submissions are counted by IntakeMetrics, without ids.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} received and queued for routing")]
+    private partial void LogAccepted(string referralId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Repeat submission answered with existing referral {ReferralId}")]
     private partial void LogDuplicate(string referralId);

@@ -18,7 +18,7 @@ namespace Referrals.Functions.Notifications;
 public sealed partial class SendNotifications(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
-    [FromKeyedServices(StorageNames.NotificationQueue)] Azure.Storage.Queues.QueueClient notificationQueue,
+    PipelineQueues queues,
     SpecialistDirectory directory,
     EmailSender sender,
     IntakeGuards guards,
@@ -30,12 +30,23 @@ public sealed partial class SendNotifications(
     ILogger<SendNotifications> logger)
 {
     [Function(nameof(SendNotifications))]
-    public async Task Run(
+    public Task Run(
         [QueueTrigger(StorageNames.NotificationQueue, Connection = StorageNames.Connection)] ReferralMessage message,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        SendAsync(message, cancellationToken);
+
+    /// <summary>Its own trigger, so an urgent referral's alert never waits behind a backlog of ordinary emails.</summary>
+    [Function("SendUrgentNotifications")]
+    public Task RunUrgent(
+        [QueueTrigger(StorageNames.UrgentNotificationQueue, Connection = StorageNames.Connection)] ReferralMessage message,
+        CancellationToken cancellationToken) =>
+        SendAsync(message, cancellationToken);
+
+    private async Task SendAsync(ReferralMessage message, CancellationToken cancellationToken)
     {
+        // The exception names no referral: a failure is logged next to the queue's name, which says urgent.
         var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
-            ?? throw new InvalidOperationException($"Referral {message.ReferralId} does not exist.");
+            ?? throw new InvalidOperationException("The referral named in the message does not exist.");
 
         try
         {
@@ -49,7 +60,7 @@ public sealed partial class SendNotifications(
             // Not a fault (a rate limit, or a claim held by another sender): come back then, without spending one of
             // the message's dequeue attempts. Queue visibility counts whole seconds: round up, never come back early.
             var wait = TimeSpan.FromSeconds(Math.Max(0, Math.Ceiling((later.At - clock.GetUtcNow()).TotalSeconds)));
-            await notificationQueue.SendMessageAsync(
+            await queues.Notifications(referral.Urgent).SendMessageAsync(
                 System.Text.Json.JsonSerializer.Serialize(message, System.Text.Json.JsonSerializerOptions.Web),
                 wait,
                 cancellationToken: cancellationToken);
@@ -129,7 +140,11 @@ public sealed partial class SendNotifications(
             }
         }
 
-        LogSent(referralId, email.Kind, suppressed);
+        if (email.Kind != EmailKind.UrgentAlert)
+        {
+            // The alert is not logged: its kind next to the reference would say the person is at risk. The ledger has it.
+            LogSent(referralId, email.Kind, suppressed);
+        }
     }
 
     /// <summary>Longer than one invocation's longest send: 2 attempts × 10 s timeout, backoff and a 10 s rate-limit wait.</summary>
@@ -145,17 +160,24 @@ public sealed partial class SendNotifications(
         }
 
         var privacyUrl = Privacy.PrivacyNotice.UrlFor(routingOptions.Value.PublicBaseUrl);
-        var emails = new List<EmailMessage> { EmailContent.VisitorConfirmation(referral, links.WithdrawUrl(referral.Id), privacyUrl) };
+        var emails = new List<EmailMessage>();
+        if (entity.Urgent)
+        {
+            // First, so that nothing else in this message (a held claim, a slow send) delays it.
+            emails.Add(EmailContent.UrgentAlert(referral.Id, routingOptions.Value.OperatorsAddress, links.ReviewUrl(referral.Id)));
+        }
+
+        emails.Add(EmailContent.VisitorConfirmation(referral, links.WithdrawUrl(referral.Id), privacyUrl));
         var specialist = entity.AssignedSpecialistId is { } specialistId
             ? await directory.FindAsync(specialistId, cancellationToken)
-                ?? throw new InvalidOperationException($"Specialist {specialistId} assigned to referral {referral.Id} is no longer in the directory.")
+                ?? throw new InvalidOperationException($"Specialist {specialistId}, assigned to the referral in the message, is no longer in the directory.")
             : null;
         switch (referral.Status)
         {
             case ReferralStatus.Routed or ReferralStatus.Notified when specialist is not null:
                 var respondUrl = links.RespondUrl(referral.Id, specialist.Id, entity.Assignment);
                 emails.Add(EmailContent.SpecialistNewReferral(referral, specialist.Email, specialist.Name, entity.Assignment, respondUrl,
-                    (entity.AssignedAt ?? clock.GetUtcNow()) + routingOptions.Value.ReminderAfter));
+                    (entity.AssignedAt ?? clock.GetUtcNow()) + routingOptions.Value.ReminderAfterFor(entity.Urgent)));
                 if (entity.ReminderForAssignment == entity.Assignment)
                 {
                     emails.Add(EmailContent.SpecialistReminder(referral, specialist.Email, specialist.Name, entity.Assignment, respondUrl));

@@ -38,6 +38,14 @@ public sealed partial class PoisonMessages(
     public Task NotificationPoison([QueueTrigger(StorageNames.NotificationPoisonQueue, Connection = StorageNames.Connection)] string body, CancellationToken cancellationToken) =>
         ParkAsync(StorageNames.NotificationQueue, body, cancellationToken);
 
+    [Function("HandleUrgentIntakePoison")]
+    public Task UrgentIntakePoison([QueueTrigger(StorageNames.UrgentIntakePoisonQueue, Connection = StorageNames.Connection)] string body, CancellationToken cancellationToken) =>
+        ParkAsync(StorageNames.UrgentIntakeQueue, body, cancellationToken);
+
+    [Function("HandleUrgentNotificationPoison")]
+    public Task UrgentNotificationPoison([QueueTrigger(StorageNames.UrgentNotificationPoisonQueue, Connection = StorageNames.Connection)] string body, CancellationToken cancellationToken) =>
+        ParkAsync(StorageNames.UrgentNotificationQueue, body, cancellationToken);
+
     [Function("ListPoisonMessages")]
     public async Task<IResult> List(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "ops/poison")] HttpRequest request,
@@ -73,7 +81,7 @@ public sealed partial class PoisonMessages(
                 if (referralId is not null && await referrals.FindReferralAsync(referralId, cancellationToken) is { CurrentStatus: ReferralStatus.Failed } failed)
                 {
                     var back = Enum.Parse<ReferralStatus>(failed.StatusBeforeFailure ?? nameof(ReferralStatus.Received));
-                    await referrals.TransitionAsync(failed, new StatusChange(back, clock.GetUtcNow(), Actor.Operator, $"Replayed onto {queue}."), null, cancellationToken);
+                    await referrals.TransitionAsync(failed, new StatusChange(back, clock.GetUtcNow(), Actor.Operator, $"Replayed onto {StorageNames.WithoutUrgency(queue)}."), null, cancellationToken);
                 }
 
                 await queues.GetQueueClient(queue).SendMessageAsync(row.Value.GetString("Body"), cancellationToken);
@@ -96,7 +104,7 @@ public sealed partial class PoisonMessages(
         await parked.AddEntityAsync(
             new TableEntity(queue, $"{now:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}") { ["Body"] = body, ["ReferralId"] = referralId, ["ParkedAt"] = now },
             cancellationToken);
-        LogParked(queue, referralId);
+        LogParked(StorageNames.WithoutUrgency(queue), referralId);
         if (referralId is null || await referrals.FindReferralAsync(referralId, cancellationToken) is not { } referral)
         {
             return;
@@ -106,7 +114,7 @@ public sealed partial class PoisonMessages(
         {
             var before = referral.Status;
             await referrals.TransitionAsync(referral,
-                new StatusChange(ReferralStatus.Failed, now, Actor.System, $"Every attempt in {queue} failed; parked for operators."),
+                new StatusChange(ReferralStatus.Failed, now, Actor.System, $"Every attempt in {StorageNames.WithoutUrgency(queue)} failed; parked for operators."),
                 r => r.StatusBeforeFailure = before, cancellationToken);
         }
 
@@ -115,7 +123,7 @@ public sealed partial class PoisonMessages(
 
     private async Task AlertOnceAsync(string referralId, string queue, CancellationToken cancellationToken)
     {
-        var alert = EmailContent.OperatorFailureAlert(referralId, routing.Value.OperatorsAddress, queue);
+        var alert = EmailContent.OperatorFailureAlert(referralId, routing.Value.OperatorsAddress, StorageNames.WithoutUrgency(queue));
         try
         {
             await ledger.AddEntityAsync(new EmailLedgerEntity { PartitionKey = referralId, RowKey = alert.LedgerKey, State = EmailLedgerEntity.Claimed, ClaimedAt = clock.GetUtcNow() }, cancellationToken);

@@ -9,6 +9,7 @@ public sealed class ReferralLinks(IOptions<RoutingOptions> routing, SignedLinks 
     public const string RespondPath = "api/specialist/respond";
     public const string TriagePath = "api/triage/referral";
     public const string WithdrawPath = "api/withdraw";
+    public const string ReviewPath = "api/review/referral";
 
     public string RespondUrl(string referralId, string specialistId, int assignment) =>
         Url(RespondPath, links.Create(new LinkClaims(LinkAction.Respond, referralId, specialistId, assignment, clock.GetUtcNow() + routing.Value.LinkLifetime)));
@@ -18,6 +19,10 @@ public sealed class ReferralLinks(IOptions<RoutingOptions> routing, SignedLinks 
 
     public string WithdrawUrl(string referralId) =>
         Url(WithdrawPath, links.Create(new LinkClaims(LinkAction.Withdraw, referralId, "visitor", 0, clock.GetUtcNow() + routing.Value.WithdrawLinkLifetime)));
+
+    /// <summary>For operators, from the alert: not tied to an assignment, so it works whatever routing does meanwhile.</summary>
+    public string ReviewUrl(string referralId) =>
+        Url(ReviewPath, links.Create(new LinkClaims(LinkAction.Review, referralId, "operators", 0, clock.GetUtcNow() + routing.Value.LinkLifetime)));
 
     public LinkCheck Verify(string? token, LinkAction expected, out LinkClaims? claims)
     {

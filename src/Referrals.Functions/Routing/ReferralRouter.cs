@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Azure.Data.Tables;
-using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,7 +15,7 @@ namespace Referrals.Functions.Routing;
 /// </summary>
 public sealed partial class ReferralRouter(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notificationQueue,
+    PipelineQueues queues,
     SpecialistDirectory directory,
     IOptions<RoutingOptions> options,
     TimeProvider clock,
@@ -88,7 +87,7 @@ public sealed partial class ReferralRouter(
         }
 
         await referrals.UpsertEntityAsync(DecisionRow(referral, decision, chosen, explanation, now), TableUpdateMode.Replace, cancellationToken);
-        await notificationQueue.SendReferralAsync(referral.PartitionKey, cancellationToken);
+        await queues.NotifyAsync(referral, cancellationToken);
         LogRouted(referral.PartitionKey, referral.Status, chosen?.Id, referral.Assignment);
         return referral.CurrentStatus;
     }

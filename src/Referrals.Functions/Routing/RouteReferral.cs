@@ -1,5 +1,4 @@
 using Azure.Data.Tables;
-using Azure.Storage.Queues;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Referrals.Core.Referrals;
@@ -7,28 +6,45 @@ using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Routing;
 
-/// <summary>Routes a received referral to a specialist, or to triage.</summary>
+/// <summary>Routes a received referral to a specialist, or to triage. Urgent referrals come from their own queue.</summary>
 public sealed class RouteReferral(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notificationQueue,
+    PipelineQueues queues,
     ReferralRouter router)
 {
     [Function(nameof(RouteReferral))]
-    public async Task Run(
+    public Task Run(
         [QueueTrigger(StorageNames.IntakeQueue, Connection = StorageNames.Connection)] ReferralMessage message,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        RouteAsync(message, cancellationToken);
+
+    /// <summary>Its own trigger, so an urgent referral never waits behind a backlog of ordinary ones.</summary>
+    [Function("RouteUrgentReferral")]
+    public Task RunUrgent(
+        [QueueTrigger(StorageNames.UrgentIntakeQueue, Connection = StorageNames.Connection)] ReferralMessage message,
+        CancellationToken cancellationToken) =>
+        RouteAsync(message, cancellationToken);
+
+    private async Task RouteAsync(ReferralMessage message, CancellationToken cancellationToken)
     {
+        // The exception names no referral: a failure is logged next to the queue's name, which says urgent.
         var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
-            ?? throw new InvalidOperationException($"Referral {message.ReferralId} does not exist.");
+            ?? throw new InvalidOperationException("The referral named in the message does not exist.");
 
         if (referral.CurrentStatus == ReferralStatus.Received)
         {
+            if (referral.Urgent)
+            {
+                // The operators' alert (and the visitor's confirmation) go out now, not after routing or its retries.
+                await queues.NotifyAsync(referral, cancellationToken);
+            }
+
             await router.RouteAsync(referral, Actor.System, "", prepare: null, cancellationToken);
         }
         else
         {
             // A redelivery after a crash between routing and queueing: notifications are idempotent, so queue again.
-            await notificationQueue.SendReferralAsync(referral.PartitionKey, cancellationToken);
+            await queues.NotifyAsync(referral, cancellationToken);
         }
     }
 }

@@ -21,6 +21,14 @@ public sealed class RoutingOptions
     /// <summary>Still no answer this long after the reminder: re-route and alert operators.</summary>
     public TimeSpan TimeoutAfterReminder { get; set; } = TimeSpan.FromHours(48);
 
+    /// <summary>The much shorter clock of an urgent referral: no answer after this long, one reminder.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
+    public TimeSpan UrgentReminderAfter { get; set; } = TimeSpan.FromHours(4);
+
+    /// <summary>An urgent referral still unanswered this long after the reminder: re-route and alert operators.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
+    public TimeSpan UrgentTimeoutAfterReminder { get; set; } = TimeSpan.FromHours(4);
+
     public TimeSpan LinkLifetime { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>How long the visitor's withdraw link in their confirmation works.</summary>
@@ -30,4 +38,10 @@ public sealed class RoutingOptions
     [Required, Url] public string PublicBaseUrl { get; set; } = "";
 
     [Required, EmailAddress] public string OperatorsAddress { get; set; } = "";
+
+    /// <summary>How long a specialist has before the reminder (the "respond by" in their email).</summary>
+    public TimeSpan ReminderAfterFor(bool urgent) => urgent ? UrgentReminderAfter : ReminderAfter;
+
+    /// <summary>How long after the assignment an unanswered referral is routed again.</summary>
+    public TimeSpan TimeoutFor(bool urgent) => ReminderAfterFor(urgent) + (urgent ? UrgentTimeoutAfterReminder : TimeoutAfterReminder);
 }

@@ -1,6 +1,5 @@
 using Azure;
 using Azure.Data.Tables;
-using Azure.Storage.Queues;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -12,11 +11,12 @@ namespace Referrals.Functions.Routing;
 
 /// <summary>
 /// Silence is an answer too: no answer within ReminderAfter gets one reminder; still none TimeoutAfterReminder later,
-/// the referral is routed again (the silent specialist excluded) and operators are alerted.
+/// the referral is routed again (the silent specialist excluded) and operators are alerted. Urgent referrals run on
+/// the much shorter UrgentReminderAfter and UrgentTimeoutAfterReminder.
 /// </summary>
 public sealed partial class SlaMonitor(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notificationQueue,
+    PipelineQueues queues,
     ReferralRouter router,
     IOptions<RoutingOptions> options,
     TimeProvider clock,
@@ -29,14 +29,21 @@ public sealed partial class SlaMonitor(
     public async Task<(int Reminded, int Rerouted)> CheckAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var reminderDue = now - options.Value.ReminderAfter;
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {ReferralEntity.RowKeyValue} and (Status eq {nameof(ReferralStatus.Routed)} or Status eq {nameof(ReferralStatus.Notified)}) and AssignedAt le {reminderDue}");
+        var sla = options.Value;
+        var (reminderDue, urgentReminderDue) = (now - sla.ReminderAfter, now - sla.UrgentReminderAfter);
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {ReferralEntity.RowKeyValue} and (Status eq {nameof(ReferralStatus.Routed)} or Status eq {nameof(ReferralStatus.Notified)}) and (AssignedAt le {reminderDue} or (Urgent eq {true} and AssignedAt le {urgentReminderDue}))");
         var (reminded, rerouted) = (0, 0);
         await foreach (var referral in referrals.QueryAsync<ReferralEntity>(filter, cancellationToken: cancellationToken))
         {
+            // Each on its own clock (the query finds every referral due on either).
+            if (referral.AssignedAt > now - sla.ReminderAfterFor(referral.Urgent))
+            {
+                continue;
+            }
+
             try
             {
-                if (referral.AssignedAt <= reminderDue - options.Value.TimeoutAfterReminder)
+                if (referral.AssignedAt <= now - sla.TimeoutFor(referral.Urgent))
                 {
                     var silent = referral.AssignedSpecialistId;
                     var assignment = referral.Assignment;
@@ -52,7 +59,7 @@ public sealed partial class SlaMonitor(
                 {
                     referral.ReminderForAssignment = referral.Assignment;
                     await referrals.UpdateEntityAsync(referral, referral.ETag, TableUpdateMode.Merge, cancellationToken);
-                    await notificationQueue.SendReferralAsync(referral.PartitionKey, cancellationToken);
+                    await queues.NotifyAsync(referral, cancellationToken);
                     reminded++;
                 }
             }

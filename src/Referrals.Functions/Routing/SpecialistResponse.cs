@@ -1,6 +1,5 @@
 using Azure;
 using Azure.Data.Tables;
-using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +18,7 @@ namespace Referrals.Functions.Routing;
 /// </summary>
 public sealed partial class SpecialistResponse(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notificationQueue,
+    PipelineQueues queues,
     ReferralLinks links,
     ReferralRouter router,
     SpecialistDirectory directory,
@@ -80,7 +79,7 @@ public sealed partial class SpecialistResponse(
                 case "accept":
                     var acceptedAt = clock.GetUtcNow();
                     await referrals.TransitionAsync(referral, new StatusChange(ReferralStatus.Accepted, acceptedAt, Actor.Specialist, $"Accepted by {claims.Subject}."), null, cancellationToken);
-                    await notificationQueue.SendReferralAsync(referral.PartitionKey, cancellationToken);
+                    await queues.NotifyAsync(referral, cancellationToken);
                     await directory.AcceptOfferAsync(claims.Subject, acceptedAt, cancellationToken);
                     LogAnswered(referral.PartitionKey, claims.Subject, "accepted");
                     return Page(StatusCodes.Status200OK, "Thank you: accepted", $"Referral {referral.PartitionKey} is yours. The person has been told that you will contact them.");

@@ -8,6 +8,12 @@ public static class StorageNames
     public const string IntakePoisonQueue = IntakeQueue + "-poison";
     public const string NotificationPoisonQueue = NotificationQueue + "-poison";
 
+    // Urgent referrals have queues of their own, so they never wait behind a backlog of ordinary work.
+    public const string UrgentIntakeQueue = "referral-intake-urgent";
+    public const string UrgentNotificationQueue = "referral-notifications-urgent";
+    public const string UrgentIntakePoisonQueue = UrgentIntakeQueue + "-poison";
+    public const string UrgentNotificationPoisonQueue = UrgentNotificationQueue + "-poison";
+
     public const string ReferralsTable = "Referrals";
     public const string SpecialistsTable = "Specialists";
     public const string EmailLedgerTable = "EmailLedger";
@@ -19,7 +25,13 @@ public static class StorageNames
     /// <summary>The app setting that holds the storage connection, as the Functions host names it.</summary>
     public const string Connection = "AzureWebJobsStorage";
 
-    public static IReadOnlyList<string> Queues { get; } = [IntakeQueue, NotificationQueue];
+    /// <summary>
+    /// A queue's name as logs and emails may show it next to a reference: without the urgent flag. The parked row
+    /// keeps the real queue for a replay.
+    /// </summary>
+    public static string WithoutUrgency(string queue) => queue.Replace("-urgent", "", StringComparison.Ordinal);
+
+    public static IReadOnlyList<string> Queues { get; } = [IntakeQueue, NotificationQueue, UrgentIntakeQueue, UrgentNotificationQueue];
     public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable, PoisonTable];
 }
 

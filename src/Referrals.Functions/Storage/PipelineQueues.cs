@@ -1,0 +1,30 @@
+using Azure.Storage.Queues;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Referrals.Functions.Storage;
+
+/// <summary>
+/// Picks the queue for a referral's next step. Urgent referrals have queues of their own, each with its own trigger,
+/// so they never wait behind a backlog of ordinary work. Everything that queues a referral goes through here.
+/// </summary>
+public sealed class PipelineQueues(
+    [FromKeyedServices(StorageNames.IntakeQueue)] QueueClient intake,
+    [FromKeyedServices(StorageNames.UrgentIntakeQueue)] QueueClient urgentIntake,
+    [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notifications,
+    [FromKeyedServices(StorageNames.UrgentNotificationQueue)] QueueClient urgentNotifications)
+{
+    public QueueClient Intake(bool urgent) => urgent ? urgentIntake : intake;
+
+    public QueueClient Notifications(bool urgent) => urgent ? urgentNotifications : notifications;
+
+    /// <summary>Queues the referral for routing.</summary>
+    public Task RouteAsync(string referralId, bool urgent, CancellationToken cancellationToken) =>
+        Intake(urgent).SendReferralAsync(referralId, cancellationToken);
+
+    /// <summary>Queues the referral's emails (the ledger sends only what is still missing).</summary>
+    public Task NotifyAsync(string referralId, bool urgent, CancellationToken cancellationToken) =>
+        Notifications(urgent).SendReferralAsync(referralId, cancellationToken);
+
+    public Task NotifyAsync(ReferralEntity referral, CancellationToken cancellationToken) =>
+        NotifyAsync(referral.PartitionKey, referral.Urgent, cancellationToken);
+}
