@@ -16,7 +16,7 @@ public class EmailContentTests
         EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc", PrivacyUrl),
         EmailContent.SpecialistNewReferral(Referral, "dr@example.org", "Dr Who", 1, "https://x.test/api/specialist/respond?t=abc", DateTimeOffset.UnixEpoch),
         EmailContent.SpecialistReminder(Referral, "dr@example.org", "Dr Who", 1, "https://x.test/api/specialist/respond?t=abc"),
-        EmailContent.VisitorAccepted(Referral, "Dr Who", "Tardis Clinic", "Phone", PrivacyUrl),
+        EmailContent.VisitorAccepted(Referral, "Dr Who", "Phone", PrivacyUrl),
         EmailContent.TriageNotice(Referral, "triage@example.org", "https://x.test/api/triage/referral?t=abc"),
         EmailContent.OperatorSlaAlert(Referral, "ops@example.org", "sp-001", 1),
         EmailContent.UrgentAlert(Referral.Id, "ops@example.org", "https://x.test/api/review/referral?t=abc"),
@@ -123,7 +123,7 @@ public class EmailContentTests
         foreach (var email in new[]
         {
             EmailContent.VisitorConfirmation(Referral, "https://x.test/api/withdraw?t=abc", PrivacyUrl),
-            EmailContent.VisitorAccepted(Referral, "Dr Who", "Tardis Clinic", "Email", PrivacyUrl),
+            EmailContent.VisitorAccepted(Referral, "Dr Who", "Email", PrivacyUrl),
         })
         {
             Assert.Contains($"How we handle your details: {PrivacyUrl}", email.Text);

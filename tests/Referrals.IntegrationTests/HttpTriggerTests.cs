@@ -7,6 +7,7 @@ using Microsoft.Azure.Functions.Worker;
 using Referrals.DevHost.Functions;
 using Referrals.DevHost.Queues;
 using Referrals.DevHost.Timers;
+using Referrals.Functions.Storage;
 
 namespace Referrals.IntegrationTests;
 
@@ -139,7 +140,7 @@ public class DiscoveryTests(PipelineFixture fixture)
         var expected = fixture.Host.Functions.Functions.Where(f => f.Trigger.Type == "queueTrigger").Select(f => f.Trigger.Get("queueName")).Order().ToList();
         var listening = fixture.Host.Services.GetRequiredService<QueueTriggerService>().Listeners.Select(l => l.QueueName).Order();
 
-        Assert.Equal(["referral-intake", "referral-intake-poison", "referral-notifications", "referral-notifications-poison"], expected);
+        Assert.Equal(StorageNames.Queues.SelectMany(q => new[] { q, q + "-poison" }).Order(), expected);
         Assert.Equal(expected, listening);
     }
 

@@ -224,10 +224,11 @@ public partial class IntakeTests(PipelineFixture fixture)
     {
         var statuses = new List<HttpStatusCode>();
         HttpResponseMessage? last = null;
+        var client = $"2001:db8:abcd:{Random.Shared.Next(1, 0x10000):x}::1"; // a /64 of its own: IPv6 clients are limited per /64
         for (var i = 0; i < 6; i++)
         {
             var request = new HttpRequestMessage(HttpMethod.Post, "/api/referrals") { Content = JsonContent.Create(Json(NewEmail())) };
-            request.Headers.Add("X-Forwarded-For", "2001:db8::abcd:1");
+            request.Headers.Add("X-Forwarded-For", client);
             last = await http.SendAsync(request);
             statuses.Add(last.StatusCode);
         }

@@ -203,7 +203,7 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
             var email = $"queue-{Guid.NewGuid():N}@example.com";
             await using var scope = Services.CreateAsyncScope();
             var context = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = scope.ServiceProvider };
-            context.Connection.RemoteIpAddress = IPAddress.Parse($"2001:db8::d:{Random.Shared.Next(65535):x}");
+            context.Connection.RemoteIpAddress = IPAddress.Parse($"2001:db8:d:{Random.Shared.Next(1, 65535):x}::1");
             context.Request.Method = "POST";
             context.Request.ContentType = "application/json";
             context.Request.Body = new MemoryStream(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
@@ -333,7 +333,7 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
             BaseURL = fixture.Host.BaseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 390, Height = 844 },
             IsMobile = true,
-            ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = $"2001:db8::c:{Random.Shared.Next(65535):x}" },
+            ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = $"2001:db8:c:{Random.Shared.Next(1, 65535):x}::1" },
         });
         var page = await context.NewPageAsync();
         await page.GotoAsync("api/interest");

@@ -32,10 +32,10 @@ public static class EmailContent
             ["specialistName"] = specialistName, ["reference"] = referral.Id, ["respondUrl"] = respondUrl,
         });
 
-    public static EmailMessage VisitorAccepted(Referral referral, string specialistName, string practice, string contactMethod, string privacyUrl) =>
+    public static EmailMessage VisitorAccepted(Referral referral, string specialistName, string contactMethod, string privacyUrl) =>
         Build(EmailKind.VisitorAccepted, nameof(EmailKind.VisitorAccepted), referral.Email, referral.Name, nameof(EmailKind.VisitorAccepted), new()
         {
-            ["name"] = referral.Name, ["reference"] = referral.Id, ["specialistName"] = specialistName, ["practice"] = practice,
+            ["name"] = referral.Name, ["reference"] = referral.Id, ["specialistName"] = specialistName,
             ["how"] = contactMethod switch { "Phone" => "by phone", "Text" => "by text message", _ => "by email" },
             ["crisis"] = CrisisText, ["privacyUrl"] = privacyUrl,
         });

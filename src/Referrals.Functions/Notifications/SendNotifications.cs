@@ -185,7 +185,7 @@ public sealed partial class SendNotifications(
 
                 break;
             case ReferralStatus.Accepted when specialist is not null:
-                emails.Add(EmailContent.VisitorAccepted(referral, specialist.Name, specialist.Practice, entity.ContactMethod, privacyUrl));
+                emails.Add(EmailContent.VisitorAccepted(referral, specialist.Name, entity.ContactMethod, privacyUrl));
                 break;
             case ReferralStatus.NeedsTriage:
                 emails.Add(EmailContent.TriageNotice(referral, options.Value.TriageAddress, links.TriageUrl(referral.Id, entity.Assignment)));
