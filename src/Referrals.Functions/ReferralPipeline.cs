@@ -66,6 +66,7 @@ public static class ReferralPipeline
 
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
+        services.AddSingleton<IntakeService>();
         services.AddTransient<InterestForm>();
         return services;
     }

@@ -16,6 +16,7 @@ public class EmailContentTests
         EmailContent.VisitorAccepted(Referral, "Dr Who", "Tardis Clinic", "Phone"),
         EmailContent.TriageNotice(Referral, "triage@example.org", "https://x.test/api/triage/referral?t=abc"),
         EmailContent.OperatorSlaAlert(Referral, "ops@example.org", "sp-001", 1),
+        EmailContent.DuplicateNotice(Referral, "R-00000-11111", "https://x.test/api/withdraw?t=abc"),
     ];
 
     [Theory]
@@ -33,6 +34,20 @@ public class EmailContentTests
         }
 
         Assert.DoesNotContain("Jane", email.Subject);
+    }
+
+    [Fact]
+    public void The_duplicate_notice_goes_to_the_owner_says_there_is_nothing_to_do_and_is_keyed_per_repeat()
+    {
+        var email = EmailContent.DuplicateNotice(Referral, "R-00000-11111", "https://x.test/api/withdraw?t=abc");
+
+        Assert.Equal(EmailKind.DuplicateNotice, email.Kind);
+        Assert.Equal("jane@example.com", email.ToAddress);
+        Assert.Contains("nothing else you need to do", email.Text);
+        Assert.Contains("https://x.test/api/withdraw?t=abc", email.Text);
+        Assert.Contains("988", email.Text);
+        Assert.Equal("DuplicateNotice-R-00000-11111", email.LedgerKey);
+        Assert.DoesNotContain("R-00000-11111", email.Text + email.Html + email.Subject);
     }
 
     [Fact]
@@ -78,7 +93,7 @@ public class EmailContentTests
         var names = typeof(EmailTemplates).Assembly.GetManifestResourceNames().Where(n => n.StartsWith("Templates/", StringComparison.Ordinal)).ToList();
         var templates = names.Where(n => n.EndsWith(".subject.txt", StringComparison.Ordinal)).Select(n => n["Templates/".Length..^".subject.txt".Length]).ToList();
 
-        Assert.Equal(7, templates.Count);
+        Assert.Equal(8, templates.Count);
         Assert.All(templates, t =>
         {
             Assert.Contains($"Templates/{t}.txt", names);

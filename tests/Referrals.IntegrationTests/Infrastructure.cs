@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging.Testing;
 using Referrals.DevHost;
 using Referrals.DevHost.Functions;
 using Referrals.DevHost.Storage;
+using Referrals.Functions.Intake;
+using Referrals.Functions.Storage;
 
 namespace Referrals.IntegrationTests;
 
@@ -65,6 +67,15 @@ public static class TestKeys
     public const string SendGrid = "SG.test-key";
 }
 
+/// <summary>
+/// The operators' view of a referral (its inner status, history and routing decisions). Tests watch the pipeline
+/// through it: the public status resource holds only a coarse word and dates.
+/// </summary>
+public static class OpsApi
+{
+    public static string Referral(string id) => $"/api/ops/referrals/{id}/routing?code={TestKeys.Host}";
+}
+
 /// <summary>One Azurite and one DevHost running the real Functions app, shared by the tests of a collection.</summary>
 public sealed class PipelineFixture : IAsyncLifetime
 {
@@ -116,6 +127,21 @@ public sealed class PipelineFixture : IAsyncLifetime
             await Task.Delay(wait);
         }
     }
+
+    /// <summary>
+    /// The reconciler of <paramref name="host"/>, seeing the time as <paramref name="clock"/> says: a FakeTimeProvider
+    /// set past ReconcileAfter makes it look at the referrals just left Received, without waiting for its timer.
+    /// </summary>
+    public static ReconcileReceived Reconciler(DevHostApp host, TimeProvider clock) => new(
+        host.Services.GetRequiredKeyedService<Azure.Data.Tables.TableClient>(StorageNames.ReferralsTable),
+        host.Services.GetRequiredKeyedService<Azure.Storage.Queues.QueueClient>(StorageNames.IntakeQueue),
+        host.Services.GetRequiredService<IntakeService>(),
+        host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<IntakeOptions>>(),
+        clock,
+        Microsoft.Extensions.Logging.Abstractions.NullLogger<ReconcileReceived>.Instance);
+
+    /// <summary>A clock just past the reconciler's ReconcileAfter (default two minutes) from now.</summary>
+    public static Microsoft.Extensions.Time.Testing.FakeTimeProvider PastReconcileAfter() => new(DateTimeOffset.UtcNow.AddMinutes(3));
 
     /// <summary>A DevHost running the real app against <paramref name="azurite"/>; tests may swap services.</summary>
     public static Task<DevHostApp> StartHostAsync(AzuriteInstance azurite, Action<IServiceCollection>? configureServices = null, IReadOnlyDictionary<string, string?>? extraSettings = null) =>

@@ -12,6 +12,9 @@ public enum EmailKind
     VisitorAccepted,
     TriageNotice,
     OperatorAlert,
+
+    /// <summary>To a referral's owner when someone sent the form again for it: "we already have your request".</summary>
+    DuplicateNotice,
 }
 
 /// <summary>An email ready to send. Subject and bodies carry the reference, never health details.</summary>
