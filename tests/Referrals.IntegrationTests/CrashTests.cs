@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -212,6 +214,132 @@ public class CrashTests(PipelineFixture fixture)
         await foreach (var stuck in Referrals.QueryAsync<ReferralEntity>(TableClient.CreateQueryFilter($"Status eq {"Received"} and ReceivedAt lt {cutoff}")))
         {
             Assert.DoesNotContain(stuck.PartitionKey, named.Keys);
+        }
+    }
+
+    /// <summary>
+    /// The same promise with a real process: a DevHost (the built dll) is killed with SIGKILL in the middle of a burst
+    /// of submissions; every client retries with its key against a healthy instance. Whatever the kill interrupted,
+    /// an answer given before it and the retry's answer agree, every answered reference exists, and after the
+    /// reconciler each submission is one live referral that gets routed. (Messages the dead process had taken stay
+    /// invisible for the queue lease, so this checks routing; the deterministic test above checks the emails too.)
+    /// </summary>
+    [Fact]
+    public async Task A_host_killed_mid_burst_leaves_every_answered_reference_stored_and_each_submission_routed_once()
+    {
+        var settings = PipelineFixture.Settings(fixture.Azurite);
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        start.ArgumentList.Add("exec");
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Referrals.DevHost.dll"));
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        using var victim = Process.Start(start)!;
+        victim.OutputDataReceived += (_, _) => { };
+        victim.ErrorDataReceived += (_, _) => { };
+        victim.BeginOutputReadLine();
+        victim.BeginErrorReadLine();
+        try
+        {
+            using var victimHttp = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false })
+            {
+                BaseAddress = new Uri($"http://127.0.0.1:{settings["DevHost:Port"]}/"),
+                Timeout = TimeSpan.FromSeconds(20),
+            };
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    try
+                    {
+                        return (await victimHttp.GetAsync("/api/interest")).StatusCode;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return HttpStatusCode.ServiceUnavailable;
+                    }
+                },
+                status => status == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the DevHost process to serve");
+
+            var cases = Enumerable.Range(0, 100).Select(i => new Case($"burst {i}", $"kill-{Guid.NewGuid():N}@example.com", $"2001:db8::beef:{i + 1:x}", Guid.NewGuid().ToString(), null)).ToList();
+            var before = new ConcurrentDictionary<Case, string>();
+            using var inFlight = new SemaphoreSlim(6);
+            await Task.WhenAll(cases.Select(async c =>
+            {
+                await inFlight.WaitAsync();
+                try
+                {
+                    var response = await PostAsync(victimHttp, c, "Kim Killed");
+                    if (response.StatusCode == HttpStatusCode.Accepted)
+                    {
+                        before[c] = await IdOfAsync(response);
+                        if (before.Count == 30)
+                        {
+                            victim.Kill(); // SIGKILL: no shutdown, no finally blocks, mid-request for the others in flight
+                        }
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+                {
+                    // No answer: the process died under this request (or before it).
+                }
+                finally
+                {
+                    inFlight.Release();
+                }
+            }));
+            Assert.True(victim.WaitForExit(TimeSpan.FromSeconds(10)), "the DevHost process was not killed");
+
+            var answers = new ConcurrentDictionary<Case, string>();
+            await Task.WhenAll(cases.Select(async c =>
+            {
+                await inFlight.WaitAsync();
+                try
+                {
+                    answers[c] = await IdOfAsync(await PostAsync(fixture.Http, c, "Kim Killed"));
+                }
+                finally
+                {
+                    inFlight.Release();
+                }
+            }));
+
+            foreach (var (c, id) in before)
+            {
+                Assert.True(answers[c] == id, $"{c.Name}: answered {id} before the kill and {answers[c]} after");
+            }
+
+            foreach (var (c, id) in answers)
+            {
+                Assert.True((await Referrals.GetEntityIfExistsAsync<ReferralEntity>(id, ReferralEntity.RowKeyValue)).HasValue, $"{c.Name}: {id} was answered but not stored");
+            }
+
+            await PipelineFixture.Reconciler(fixture.Host, PipelineFixture.PastReconcileAfter()).RequeueStuckAsync(CancellationToken.None);
+            var unsettled = await Eventually.UntilAsync(
+                async () =>
+                {
+                    var open = new List<string>();
+                    foreach (var c in cases)
+                    {
+                        var live = await LiveReferralsForAsync(c.Email);
+                        if (live.Count != 1 || live[0].PartitionKey != answers[c] || live[0].CurrentStatus is not (Core.Referrals.ReferralStatus.Routed or Core.Referrals.ReferralStatus.Notified or Core.Referrals.ReferralStatus.NeedsTriage))
+                        {
+                            open.Add($"{c.Name}: {string.Join(",", live.Select(l => $"{l.PartitionKey}={l.Status}"))} (answered {answers[c]})");
+                        }
+                    }
+
+                    return string.Join("; ", open);
+                },
+                open => open.Length == 0, TimeSpan.FromSeconds(90), "each submission to be one live, routed referral (unsettled listed)");
+            Assert.Empty(unsettled);
+        }
+        finally
+        {
+            if (!victim.HasExited)
+            {
+                victim.Kill();
+            }
         }
     }
 }

@@ -145,31 +145,34 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     /// <summary>A DevHost running the real app against <paramref name="azurite"/>; tests may swap services.</summary>
     public static Task<DevHostApp> StartHostAsync(AzuriteInstance azurite, Action<IServiceCollection>? configureServices = null, IReadOnlyDictionary<string, string?>? extraSettings = null) =>
-        DevHostApp.StartAsync([], new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["DevHost:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["DevHost:Azurite:AutoStart"] = "false",
-            ["DevHost:ShutdownGrace"] = "00:00:05",
-            ["DevHost:Keys:Master"] = TestKeys.Master,
-            ["DevHost:Keys:Host:default"] = TestKeys.Host,
-            ["DevHost:Keys:Functions:GetQueueHealth:default"] = TestKeys.QueueHealthFunction,
-            ["Email:SendGridApiKey"] = TestKeys.SendGrid,
-            ["Email:FromAddress"] = "referrals@clinic.test",
-            ["Email:FromName"] = "Clinic referrals",
-            ["Email:TriageAddress"] = "triage@clinic.test",
-            ["Routing:OperatorsAddress"] = "operators@clinic.test",
-            ["Routing:MaxUnanswered"] = "2",
-            ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
-            ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
-            ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
-            ["Intake:AllowedOrigins:0"] = BlogOrigin,
-            ["Email:EventWebhookPublicKey"] = Convert.ToBase64String(WebhookKey.ExportSubjectPublicKeyInfo()),
-        }.Concat(extraSettings ?? new Dictionary<string, string?>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services =>
+        DevHostApp.StartAsync([], Settings(azurite).Concat(extraSettings ?? new Dictionary<string, string?>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services =>
         {
             services.AddFakeLogging();
             configureServices?.Invoke(services);
         });
+
+    /// <summary>The test DevHost's settings (a fresh port each time), also for a DevHost run as its own process.</summary>
+    public static Dictionary<string, string?> Settings(AzuriteInstance azurite) => new()
+    {
+        ["AzureWebJobsStorage"] = azurite.ConnectionString,
+        ["DevHost:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["DevHost:Azurite:AutoStart"] = "false",
+        ["DevHost:ShutdownGrace"] = "00:00:05",
+        ["DevHost:Keys:Master"] = TestKeys.Master,
+        ["DevHost:Keys:Host:default"] = TestKeys.Host,
+        ["DevHost:Keys:Functions:GetQueueHealth:default"] = TestKeys.QueueHealthFunction,
+        ["Email:SendGridApiKey"] = TestKeys.SendGrid,
+        ["Email:FromAddress"] = "referrals@clinic.test",
+        ["Email:FromName"] = "Clinic referrals",
+        ["Email:TriageAddress"] = "triage@clinic.test",
+        ["Routing:OperatorsAddress"] = "operators@clinic.test",
+        ["Routing:MaxUnanswered"] = "2",
+        ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
+        ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
+        ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
+        ["Intake:AllowedOrigins:0"] = BlogOrigin,
+        ["Email:EventWebhookPublicKey"] = Convert.ToBase64String(WebhookKey.ExportSubjectPublicKeyInfo()),
+    };
 
     public async Task DisposeAsync()
     {
