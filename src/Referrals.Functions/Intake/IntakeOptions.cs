@@ -8,7 +8,7 @@ public sealed class IntakeOptions
 {
     public const string Section = "Intake";
 
-    /// <summary>Signs form render times and keys the hashes of client addresses and emails. Keep it secret; 32+ characters.</summary>
+    /// <summary>Signs form stamps and the thank-you cookie, and keys the hashes of client addresses and emails. Keep it secret; 32+ characters.</summary>
     [Required, MinLength(32)] public string SecretKey { get; set; } = "";
 
     /// <summary>A form sent sooner than this after it was shown comes back with a note to check and send again.</summary>

@@ -92,7 +92,7 @@ public sealed partial class SendNotifications(
         // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
         // Counted once per email, not once per attempt.
         var suppressed = false;
-        if (email.Kind is EmailKind.VisitorConfirmation or EmailKind.DuplicateNotice && !row.CapCounted)
+        if (email.Kind is (EmailKind.VisitorConfirmation or EmailKind.DuplicateNotice) && !row.CapCounted)
         {
             suppressed = !await guards.CountConfirmationAsync(IntakeKeys.Confirmation(intakeOptions.Value.Hash(), email.ToAddress), cancellationToken);
             row.CapCounted = true;
