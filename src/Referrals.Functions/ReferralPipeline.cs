@@ -84,6 +84,7 @@ public static class ReferralPipeline
         services.AddSingleton<IntakeGuards>();
         services.AddMetrics();
         services.AddSingleton<IntakeMetrics>();
+        services.AddSingleton<IntakeService>();
         services.AddTransient<InterestForm>();
 
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();

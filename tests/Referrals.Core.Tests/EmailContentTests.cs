@@ -20,6 +20,7 @@ public class EmailContentTests
         EmailContent.TriageNotice(Referral, "triage@example.org", "https://x.test/api/triage/referral?t=abc"),
         EmailContent.OperatorSlaAlert(Referral, "ops@example.org", "sp-001", 1),
         EmailContent.UrgentAlert(Referral.Id, "ops@example.org", "https://x.test/api/review/referral?t=abc"),
+        EmailContent.DuplicateNotice(Referral, "R-00000-11111", "https://x.test/api/withdraw?t=abc"),
     ];
 
     [Theory]
@@ -37,6 +38,20 @@ public class EmailContentTests
         }
 
         Assert.DoesNotContain("Jane", email.Subject);
+    }
+
+    [Fact]
+    public void The_duplicate_notice_goes_to_the_owner_says_there_is_nothing_to_do_and_is_keyed_per_repeat()
+    {
+        var email = EmailContent.DuplicateNotice(Referral, "R-00000-11111", "https://x.test/api/withdraw?t=abc");
+
+        Assert.Equal(EmailKind.DuplicateNotice, email.Kind);
+        Assert.Equal("jane@example.com", email.ToAddress);
+        Assert.Contains("nothing else you need to do", email.Text);
+        Assert.Contains("https://x.test/api/withdraw?t=abc", email.Text);
+        Assert.Contains("988", email.Text);
+        Assert.Equal("DuplicateNotice-R-00000-11111", email.LedgerKey);
+        Assert.DoesNotContain("R-00000-11111", email.Text + email.Html + email.Subject);
     }
 
     [Fact]

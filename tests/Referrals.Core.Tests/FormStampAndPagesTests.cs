@@ -9,17 +9,56 @@ public class FormStampTests
 {
     private static readonly FormStamp Stamp = new(Encoding.UTF8.GetBytes("a-test-key-that-is-long-enough-123"));
     private static readonly DateTimeOffset Rendered = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan MinimumFillTime = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(2);
+
+    private static StampResult Check(string? stamp, DateTimeOffset now) => Stamp.Check(stamp, now, MinimumFillTime, Lifetime);
 
     [Fact]
-    public void A_form_filled_in_human_time_passes()
+    public void A_form_filled_in_human_time_passes_with_the_stamps_id()
     {
-        Assert.Equal(StampCheck.Valid, Stamp.Check(Stamp.Create(Rendered), Rendered.AddSeconds(20), TimeSpan.FromSeconds(3)));
+        var result = Check(Stamp.Create(Rendered), Rendered.AddSeconds(20));
+
+        Assert.Equal(StampCheck.Valid, result.Check);
+        Assert.False(string.IsNullOrEmpty(result.Id));
+    }
+
+    [Fact]
+    public void Each_stamp_has_its_own_id_even_for_the_same_render_time()
+    {
+        var ids = Enumerable.Range(0, 100).Select(_ => Check(Stamp.Create(Rendered), Rendered.AddSeconds(20)).Id).ToList();
+
+        Assert.Equal(ids.Count, ids.Distinct().Count());
     }
 
     [Fact]
     public void A_form_posted_faster_than_the_minimum_fill_time_is_too_fast()
     {
-        Assert.Equal(StampCheck.TooFast, Stamp.Check(Stamp.Create(Rendered), Rendered.AddSeconds(1), TimeSpan.FromSeconds(3)));
+        Assert.Equal(StampCheck.TooFast, Check(Stamp.Create(Rendered), Rendered.AddSeconds(1)).Check);
+    }
+
+    [Fact]
+    public void A_stamp_from_a_little_ahead_of_this_clock_is_too_fast_not_forged()
+    {
+        Assert.Equal(StampCheck.TooFast, Check(Stamp.Create(Rendered.AddMilliseconds(200)), Rendered).Check);
+    }
+
+    [Fact]
+    public void A_form_sent_after_the_stamps_lifetime_has_expired()
+    {
+        Assert.Equal(StampCheck.Valid, Check(Stamp.Create(Rendered), Rendered + Lifetime - TimeSpan.FromSeconds(1)).Check);
+        Assert.Equal(StampCheck.Expired, Check(Stamp.Create(Rendered), Rendered + Lifetime + TimeSpan.FromSeconds(1)).Check);
+    }
+
+    [Fact]
+    public void A_genuine_stamp_from_before_stamps_had_ids_is_expired_not_forged()
+    {
+        var key = Encoding.UTF8.GetBytes("a-test-key-that-is-long-enough-123");
+        var time = Rendered.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var signature = Convert.ToBase64String(System.Security.Cryptography.HMACSHA256.HashData(key, Encoding.ASCII.GetBytes("form-stamp:" + time)))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+        Assert.Equal(StampCheck.Expired, Check($"{time}.{signature}", Rendered.AddSeconds(20)).Check);
     }
 
     [Theory]
@@ -27,9 +66,10 @@ public class FormStampTests
     [InlineData("")]
     [InlineData("1700000000000")]
     [InlineData("1700000000000.forged")]
+    [InlineData("1700000000000.id.forged")]
     public void Missing_or_forged_stamps_are_invalid(string? stamp)
     {
-        Assert.Equal(StampCheck.Invalid, Stamp.Check(stamp, Rendered, TimeSpan.FromSeconds(3)));
+        Assert.Equal(StampCheck.Invalid, Check(stamp, Rendered).Check);
     }
 
     [Fact]
@@ -38,7 +78,15 @@ public class FormStampTests
         var genuine = Stamp.Create(Rendered);
         var older = Rendered.AddMinutes(-10).ToUnixTimeMilliseconds() + genuine[genuine.IndexOf('.')..];
 
-        Assert.Equal(StampCheck.Invalid, Stamp.Check(older, Rendered.AddSeconds(1), TimeSpan.FromSeconds(3)));
+        Assert.Equal(StampCheck.Invalid, Check(older, Rendered.AddSeconds(1)).Check);
+    }
+
+    [Fact]
+    public void Changing_the_id_breaks_the_signature()
+    {
+        var parts = Stamp.Create(Rendered).Split('.');
+
+        Assert.Equal(StampCheck.Invalid, Check($"{parts[0]}.AAAAAAAAAAAAAAAA.{parts[2]}", Rendered.AddSeconds(20)).Check);
     }
 
     [Fact]
@@ -46,7 +94,48 @@ public class FormStampTests
     {
         var other = new FormStamp(Encoding.UTF8.GetBytes("another-key-that-is-long-enough-456"));
 
-        Assert.Equal(StampCheck.Invalid, Stamp.Check(other.Create(Rendered), Rendered.AddSeconds(20), TimeSpan.FromSeconds(3)));
+        Assert.Equal(StampCheck.Invalid, Check(other.Create(Rendered), Rendered.AddSeconds(20)).Check);
+    }
+}
+
+public class ThanksTokenTests
+{
+    private static readonly byte[] Key = Encoding.UTF8.GetBytes("a-test-key-that-is-long-enough-123");
+    private static readonly ThanksToken Token = new(Key);
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_token_carries_the_reference_and_the_crisis_flag_until_it_expires(bool urgent)
+    {
+        var token = Token.Create(new ThanksNote("R-7K3M9-QXD2A", urgent), Now.AddMinutes(15));
+
+        Assert.Equal(new ThanksNote("R-7K3M9-QXD2A", urgent), Token.Read(token, Now.AddMinutes(14)));
+        Assert.Null(Token.Read(token, Now.AddMinutes(15)));
+    }
+
+    [Fact]
+    public void A_changed_reference_flag_or_expiry_is_refused()
+    {
+        var token = Token.Create(new ThanksNote("R-7K3M9-QXD2A", false), Now.AddMinutes(15));
+        var parts = token.Split('.');
+
+        Assert.Null(Token.Read(token.Replace("R-7K3M9-QXD2A", "R-7K3M9-QXD2B"), Now));
+        Assert.Null(Token.Read($"{parts[0]}.1.{parts[2]}.{parts[3]}", Now));
+        Assert.Null(Token.Read($"{parts[0]}.{parts[1]}.{long.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) + 3600}.{parts[3]}", Now));
+        Assert.Null(Token.Read(null, Now));
+        Assert.Null(Token.Read("R-7K3M9-QXD2A", Now));
+    }
+
+    [Fact]
+    public void Neither_another_key_nor_a_form_stamp_passes_for_a_token()
+    {
+        var other = new ThanksToken(Encoding.UTF8.GetBytes("another-key-that-is-long-enough-456"));
+        var stamp = new FormStamp(Key).Create(Now);
+
+        Assert.Null(Token.Read(other.Create(new ThanksNote("R-7K3M9-QXD2A", true), Now.AddMinutes(15)), Now));
+        Assert.Null(Token.Read(stamp, Now));
     }
 }
 
@@ -76,6 +165,28 @@ public class InterestPagesTests
         Assert.Contains("id=\"email-error\"", html);
         Assert.Contains("aria-describedby=\"email-hint email-error\" aria-invalid=\"true\"", html);
         Assert.Contains("role=\"alert\"", html);
+    }
+
+    [Fact]
+    public void A_notice_is_shown_above_the_form_in_an_alert_that_the_script_focuses()
+    {
+        var html = InterestPages.RenderForm(Model(new() { ["name"] = "Jane" }) with { Notice = FormNotice.SendAgain });
+
+        Assert.Contains("id=\"form-notice\" role=\"alert\" tabindex=\"-1\"", html);
+        Assert.Contains("Please check your details", html);
+        Assert.True(html.IndexOf("form-notice", StringComparison.Ordinal) < html.IndexOf("<form", StringComparison.Ordinal));
+        Assert.Contains("getElementById('form-notice')", html);
+        Assert.Contains("value=\"Jane\"", html);
+        Assert.DoesNotContain("id=\"form-notice\"", InterestPages.RenderForm(Model()));
+    }
+
+    [Fact]
+    public void The_thank_you_page_without_a_reference_says_thank_you_and_names_nothing()
+    {
+        var html = InterestPages.RenderThanks(null, urgent: false, "n");
+
+        Assert.Contains("Thank you: we received your request", html);
+        Assert.DoesNotContain("class=\"reference\"", html);
     }
 
     [Fact]

@@ -119,7 +119,7 @@ public partial class ClientLimitTests(PipelineFixture fixture)
         Assert.Equal(IntakeGuards.EmailLimitMessage, problem!["detail"]!.ToString());
         var options = fixture.Host.Services.GetRequiredService<IOptions<IntakeOptions>>().Value;
         var counter = new TableClient(fixture.Azurite.ConnectionString, StorageNames.IntakeGuardsTable)
-            .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {IntakeGuards.EmailLimitKey(options.Hash(), email)}"));
+            .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {IntakeKeys.EmailLimit(options.Hash(), email)}"));
         var rows = new List<TableEntity>();
         await foreach (var row in counter)
         {

@@ -37,7 +37,7 @@ public partial class EmailPrivacyTests(PipelineFixture fixture)
         // The first is routed (and accepted); the second, in Alaska, goes to triage.
         var specialistMail = await Eventually.UntilAsync(
             async () => (await Mails()).FirstOrDefault(m => m["subject"]!.ToString() == $"New referral {ids[0]}"), m => m is not null, TimeSpan.FromSeconds(20), "the specialist email");
-        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{ids[0]}"), st => st!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
+        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(ids[0])), st => st!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
         var link = RespondLink().Match(specialistMail!["text"]!.ToString()).Value;
         var token = Uri.UnescapeDataString(link[(link.IndexOf("t=", StringComparison.Ordinal) + 2)..]);
         var accepted = await http.PostAsync("/api/specialist/respond", new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = token, ["decision"] = "accept" }));

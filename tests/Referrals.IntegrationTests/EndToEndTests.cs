@@ -24,12 +24,12 @@ public class EndToEndTests(PipelineFixture fixture)
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonObject>();
         var id = body!["id"]!.ToString();
-        Assert.Equal("Received", body["status"]!.ToString());
+        Assert.Equal("received", body["status"]!.ToString());
         Assert.Equal($"/api/referrals/{id}", response.Headers.Location!.ToString());
         Assert.Equal($"/api/referrals/{id}", body["statusUrl"]!.ToString());
 
         var status = await Eventually.UntilAsync(
-            () => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"),
+            () => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)),
             s => s!["status"]!.ToString() == "Notified",
             TimeSpan.FromSeconds(20),
             "the referral to be notified");
@@ -59,7 +59,7 @@ public class EndToEndTests(PipelineFixture fixture)
 
         var mails = await MailsMentioningAsync(id);
         Assert.Contains(mails, m => m["to"]![0]!.ToString() == "triage@clinic.test");
-        var status = await http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}");
+        var status = await http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id));
         Assert.Equal("NeedsTriage", status!["status"]!.ToString());
     }
 

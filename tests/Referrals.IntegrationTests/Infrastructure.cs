@@ -6,6 +6,8 @@ using Referrals.DevHost;
 using Referrals.DevHost.Functions;
 using Referrals.DevHost.MailSink;
 using Referrals.DevHost.Storage;
+using Referrals.Functions.Intake;
+using Referrals.Functions.Storage;
 
 namespace Referrals.IntegrationTests;
 
@@ -68,6 +70,15 @@ public static class TestKeys
     public const string SigningSecret = "integration-test-secret-key-0123456789";
 }
 
+/// <summary>
+/// The operators' view of a referral (its inner status, history and routing decisions). Tests watch the pipeline
+/// through it: the public status resource holds only a coarse word and dates.
+/// </summary>
+public static class OpsApi
+{
+    public static string Referral(string id) => $"/api/ops/referrals/{id}/routing?code={TestKeys.Host}";
+}
+
 /// <summary>One Azurite and one DevHost running the real Functions app, shared by the tests of a collection.</summary>
 public sealed class PipelineFixture : IAsyncLifetime
 {
@@ -120,41 +131,59 @@ public sealed class PipelineFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// The reconciler of <paramref name="host"/>, seeing the time as <paramref name="clock"/> says: a FakeTimeProvider
+    /// set past ReconcileAfter makes it look at the referrals just left Received, without waiting for its timer.
+    /// </summary>
+    public static ReconcileReceived Reconciler(DevHostApp host, TimeProvider clock) => new(
+        host.Services.GetRequiredKeyedService<Azure.Data.Tables.TableClient>(StorageNames.ReferralsTable),
+        host.Services.GetRequiredService<PipelineQueues>(),
+        host.Services.GetRequiredService<IntakeService>(),
+        host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<IntakeOptions>>(),
+        clock,
+        Microsoft.Extensions.Logging.Abstractions.NullLogger<ReconcileReceived>.Instance);
+
+    /// <summary>A clock just past the reconciler's ReconcileAfter (default two minutes) from now.</summary>
+    public static Microsoft.Extensions.Time.Testing.FakeTimeProvider PastReconcileAfter() => new(DateTimeOffset.UtcNow.AddMinutes(3));
+
     /// <summary>A DevHost running the real app against <paramref name="azurite"/>; tests may swap services.</summary>
     public static Task<DevHostApp> StartHostAsync(AzuriteInstance azurite, Action<IServiceCollection>? configureServices = null, IReadOnlyDictionary<string, string?>? extraSettings = null) =>
-        DevHostApp.StartAsync([], new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["DevHost:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["DevHost:Azurite:AutoStart"] = "false",
-            ["DevHost:ShutdownGrace"] = "00:00:05",
-            ["DevHost:Keys:Master"] = TestKeys.Master,
-            ["DevHost:Keys:Host:default"] = TestKeys.Host,
-            ["DevHost:Keys:Functions:GetQueueHealth:default"] = TestKeys.QueueHealthFunction,
-            ["Email:SendGridApiKey"] = TestKeys.SendGrid,
-            ["Email:FromAddress"] = "referrals@clinic.test",
-            ["Email:FromName"] = "Clinic referrals",
-            ["Email:TriageAddress"] = "triage@clinic.test",
-            ["Routing:OperatorsAddress"] = "operators@clinic.test",
-            ["Routing:MaxUnanswered"] = "2",
-            // Tests share the specialists and leave many offers unanswered; the bound is tested on its own directory.
-            ["Routing:MaxOpenOffers"] = "500",
-            ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
-            ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
-            ["Security:ActiveKeyId"] = TestKeys.SigningKeyId,
-            [$"Security:Keys:{TestKeys.SigningKeyId}"] = TestKeys.SigningSecret,
-            ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
-            ["Intake:AllowedOrigins:0"] = BlogOrigin,
-            // The test client stands in for a front door on loopback: the X-Forwarded-For it sends names the client.
-            ["Intake:TrustedProxies:0"] = "127.0.0.1",
-            ["Intake:TrustedProxies:1"] = "::1",
-            ["Email:EventWebhookPublicKey"] = Convert.ToBase64String(WebhookKey.ExportSubjectPublicKeyInfo()),
-        }.Concat(extraSettings ?? new Dictionary<string, string?>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services =>
+        DevHostApp.StartAsync([], Settings(azurite).Concat(extraSettings ?? new Dictionary<string, string?>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services =>
         {
             services.AddFakeLogging();
             services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider, SuiteLogGuard>();
             configureServices?.Invoke(services);
         });
+
+    /// <summary>The test DevHost's settings (a fresh port each time), also for a DevHost run as its own process.</summary>
+    public static Dictionary<string, string?> Settings(AzuriteInstance azurite) => new()
+    {
+        ["AzureWebJobsStorage"] = azurite.ConnectionString,
+        ["DevHost:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["DevHost:Azurite:AutoStart"] = "false",
+        ["DevHost:ShutdownGrace"] = "00:00:05",
+        ["DevHost:Keys:Master"] = TestKeys.Master,
+        ["DevHost:Keys:Host:default"] = TestKeys.Host,
+        ["DevHost:Keys:Functions:GetQueueHealth:default"] = TestKeys.QueueHealthFunction,
+        ["Email:SendGridApiKey"] = TestKeys.SendGrid,
+        ["Email:FromAddress"] = "referrals@clinic.test",
+        ["Email:FromName"] = "Clinic referrals",
+        ["Email:TriageAddress"] = "triage@clinic.test",
+        ["Routing:OperatorsAddress"] = "operators@clinic.test",
+        ["Routing:MaxUnanswered"] = "2",
+        // Tests share the specialists and leave many offers unanswered; the bound is tested on its own directory.
+        ["Routing:MaxOpenOffers"] = "500",
+        ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
+        ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
+        ["Security:ActiveKeyId"] = TestKeys.SigningKeyId,
+        [$"Security:Keys:{TestKeys.SigningKeyId}"] = TestKeys.SigningSecret,
+        ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),
+        ["Intake:AllowedOrigins:0"] = BlogOrigin,
+        // The test client stands in for a front door on loopback: the X-Forwarded-For it sends names the client.
+        ["Intake:TrustedProxies:0"] = "127.0.0.1",
+        ["Intake:TrustedProxies:1"] = "::1",
+        ["Email:EventWebhookPublicKey"] = Convert.ToBase64String(WebhookKey.ExportSubjectPublicKeyInfo()),
+    };
 
     public async Task DisposeAsync()
     {

@@ -66,7 +66,7 @@ public partial class IntakeTests(PipelineFixture fixture)
 
 
     [Fact]
-    public async Task A_form_post_is_answered_with_303_to_the_thank_you_page_showing_the_reference()
+    public async Task A_form_post_is_answered_with_303_to_the_thank_you_page_and_a_signed_cookie_carrying_the_reference()
     {
         var renderedAt = DateTimeOffset.UtcNow;
         var (stamp, _) = await GetFormAsync();
@@ -76,11 +76,17 @@ public partial class IntakeTests(PipelineFixture fixture)
         var response = await http.PostAsync("/api/referrals", Form(stamp, email));
 
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
-        var location = response.Headers.Location!.ToString();
-        Assert.StartsWith("/api/interest/thanks?ref=R-", location);
+        Assert.Equal("/api/interest/thanks", response.Headers.Location!.ToString()); // URLs get logged: no reference in them
         var stored = Assert.Single(await StoredForAsync(email));
-        Assert.EndsWith(stored.PartitionKey, location);
-        var thanks = await http.GetStringAsync(location);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single();
+        Assert.StartsWith("referral-thanks=", cookie);
+        foreach (var attribute in new[] { "path=/api/interest/thanks", "max-age=900", "samesite=lax", "httponly" })
+        {
+            Assert.Contains(attribute, cookie.ToLowerInvariant());
+        }
+
+        Assert.DoesNotContain("secure", cookie.ToLowerInvariant()); // plain http here; https requests get Secure
+        var thanks = await ThanksPageAsync(response);
         Assert.Contains(stored.PartitionKey, thanks);
         Assert.Contains("What happens next", thanks);
     }
@@ -194,29 +200,35 @@ public partial class IntakeTests(PipelineFixture fixture)
     }
 
     [Fact]
-    public async Task A_form_posted_faster_than_the_minimum_fill_time_looks_like_success_but_is_dropped()
+    public async Task A_form_post_with_a_forged_stamp_is_dropped_silently()
     {
-        var (stamp, _) = await GetFormAsync();
         var email = NewEmail();
-        var spamBefore = await SpamCountAsync("too-fast");
+        var spamBefore = await SpamCountAsync("bad-stamp");
 
-        var response = await http.PostAsync("/api/referrals", Form(stamp, email));
+        var response = await http.PostAsync("/api/referrals", Form("1000.abc.forged", email));
 
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         Assert.Equal("/api/interest/thanks", response.Headers.Location!.ToString());
+        Assert.False(response.Headers.Contains("Set-Cookie"));
         Assert.Empty(await StoredForAsync(email));
-        Assert.Equal(spamBefore + 1, await SpamCountAsync("too-fast"));
+        Assert.Equal(spamBefore + 1, await SpamCountAsync("bad-stamp"));
     }
 
     [Fact]
-    public async Task A_form_post_with_a_forged_stamp_is_dropped()
+    public async Task A_form_with_a_filled_honeypot_is_dropped_silently_and_its_thank_you_page_names_nothing()
     {
+        var renderedAt = DateTimeOffset.UtcNow;
+        var (stamp, _) = await GetFormAsync();
+        await PipelineFixture.AfterMinimumFillTimeAsync(renderedAt);
         var email = NewEmail();
 
-        var response = await http.PostAsync("/api/referrals", Form("1000.forged", email));
+        var response = await http.PostAsync("/api/referrals", Form(stamp, email, ("website", "http://spam.example")));
 
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+        Assert.Equal("/api/interest/thanks", response.Headers.Location!.ToString());
+        Assert.False(response.Headers.Contains("Set-Cookie"));
         Assert.Empty(await StoredForAsync(email));
+        Assert.DoesNotContain("class=\"reference\"", await ThanksPageAsync(response));
     }
 
     [Fact]
@@ -238,43 +250,6 @@ public partial class IntakeTests(PipelineFixture fixture)
         Assert.Equal("application/problem+json", last.Content.Headers.ContentType!.MediaType);
     }
 
-    [Fact]
-    public async Task The_same_idempotency_key_returns_the_original_referral()
-    {
-        var key = Guid.NewGuid().ToString();
-        var email = NewEmail();
-
-        async Task<HttpResponseMessage> Send(string address)
-        {
-            var request = new HttpRequestMessage(HttpMethod.Post, "/api/referrals") { Content = JsonContent.Create(Json(address)) };
-            request.Headers.Add("Idempotency-Key", key);
-            return await http.SendAsync(request);
-        }
-
-        var first = await Send(email);
-        var second = await Send(NewEmail());
-
-        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
-        Assert.Equal(first.Headers.Location, second.Headers.Location);
-        Assert.Single(await StoredForAsync(email));
-    }
-
-    [Fact]
-    public async Task The_same_email_and_treatment_within_a_day_returns_the_existing_referral_and_sends_no_second_email()
-    {
-        var email = NewEmail();
-
-        var first = await http.PostAsJsonAsync("/api/referrals", Json(email));
-        var firstId = (await first.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.ToString();
-        await Eventually.UntilAsync(() => MailsToAsync(email), n => n == 1, TimeSpan.FromSeconds(20), "the first confirmation");
-        var again = await http.PostAsJsonAsync("/api/referrals", Json(email.ToUpperInvariant()));
-
-        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
-        Assert.Equal(firstId, (await again.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.ToString());
-        Assert.Single(await StoredForAsync(email));
-        var status = await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{firstId}"), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
-        Assert.Equal(1, await MailsToAsync(email));
-    }
 
     [Fact]
     public async Task No_address_gets_more_than_three_confirmations_a_day()
@@ -289,7 +264,7 @@ public partial class IntakeTests(PipelineFixture fixture)
 
         foreach (var id in ids)
         {
-            await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"), s => s!["status"]!.ToString() is "Notified" or "NeedsTriage", TimeSpan.FromSeconds(30), $"{id} to be notified");
+            await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)), s => s!["status"]!.ToString() is "Notified" or "NeedsTriage", TimeSpan.FromSeconds(30), $"{id} to be notified");
         }
 
         await Eventually.UntilAsync(async () => await LedgerRowsAsync(ids), n => n == 4, TimeSpan.FromSeconds(20), "all four confirmations to be decided");
@@ -316,7 +291,20 @@ public partial class IntakeTests(PipelineFixture fixture)
         Assert.Equal("{\"utm_source\":\"blog\",\"utm_campaign\":\"autumn\"}", stored.Utm);
         Assert.True(stored.Urgent);
         Assert.Equal("+12125550123", stored.Phone);
-        var thanks = await http.GetStringAsync($"/api/interest/thanks?ref={id}");
+        Assert.Equal(id, stored.PartitionKey);
+    }
+
+    [Fact]
+    public async Task The_thank_you_page_of_an_urgent_form_post_leads_with_the_crisis_resources()
+    {
+        var renderedAt = DateTimeOffset.UtcNow;
+        var (stamp, _) = await GetFormAsync();
+        await PipelineFixture.AfterMinimumFillTimeAsync(renderedAt);
+
+        var response = await http.PostAsync("/api/referrals", Form(stamp, NewEmail(), ("urgent", "yes")));
+
+        var thanks = await ThanksPageAsync(response);
+        Assert.Contains("Please reach out for support now", thanks);
         Assert.True(thanks.IndexOf("crisis-title", StringComparison.Ordinal) < thanks.IndexOf("What happens next", StringComparison.Ordinal));
     }
 
@@ -407,18 +395,28 @@ public partial class IntakeTests(PipelineFixture fixture)
         Assert.Equal("Received", stored.Status);
 
         // The reconciler of a healthy instance finds it once it has been Received for longer than ReconcileAfter.
-        var reconciler = new ReconcileReceived(
-            Table(StorageNames.ReferralsTable),
-            fixture.Host.Services.GetRequiredService<PipelineQueues>(),
-            Options.Create(new IntakeOptions { ReconcileAfter = TimeSpan.Zero }),
-            TimeProvider.System,
-            NullLogger<ReconcileReceived>.Instance);
-        Assert.True(await reconciler.RequeueStuckAsync(CancellationToken.None) >= 1);
+        Assert.True(await PipelineFixture.Reconciler(fixture.Host, PipelineFixture.PastReconcileAfter()).RequeueStuckAsync(CancellationToken.None) >= 1);
         await Eventually.UntilAsync(
-            () => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{stored.PartitionKey}"),
+            () => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(stored.PartitionKey)),
             s => s!["status"]!.ToString() == "Notified",
             TimeSpan.FromSeconds(20),
             "the reconciled referral to flow on");
+    }
+
+    [Fact]
+    public async Task A_new_referral_keeps_its_insert_etag_so_turning_it_into_a_stub_loses_to_a_concurrent_writer()
+    {
+        var table = Table(StorageNames.ReferralsTable);
+        var referral = ReferralEntity.From(Referrals.Core.Referrals.ReferralId.New(), new Referrals.Core.Referrals.ValidReferral("Etta Tag", NewEmail(), "NY", "oral-ketamine"), DateTimeOffset.UtcNow);
+        var received = new Referrals.Core.Referrals.StatusChange(Referrals.Core.Referrals.ReferralStatus.Received, DateTimeOffset.UtcNow, Referrals.Core.Referrals.Actor.Visitor, "test");
+
+        await table.AddNewAsync(referral, received, CancellationToken.None);
+
+        Assert.NotEqual(default, referral.ETag);
+        await table.UpdateEntityAsync(new TableEntity(referral.PartitionKey, ReferralEntity.RowKeyValue) { ["Topic"] = "changed" }, Azure.ETag.All, TableUpdateMode.Merge);
+        var stub = new Referrals.Core.Referrals.StatusChange(Referrals.Core.Referrals.ReferralStatus.Duplicate, DateTimeOffset.UtcNow, Referrals.Core.Referrals.Actor.System, "test");
+        var conflict = await Assert.ThrowsAnyAsync<Azure.RequestFailedException>(() => table.TransitionAsync(referral, stub, null, CancellationToken.None));
+        Assert.True(conflict.IsConflict());
     }
 
     [Fact]
@@ -436,7 +434,7 @@ public partial class IntakeTests(PipelineFixture fixture)
         await http.PostAsJsonAsync("/api/referrals", body); // a duplicate
         body["name"] = name + "\n";
         await http.PostAsJsonAsync("/api/referrals", body); // an invalid one
-        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
+        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
 
         var logs = fixture.Logs.GetSnapshot();
         Assert.Contains(logs, r => r.Message.Contains(id, StringComparison.Ordinal));
@@ -448,6 +446,25 @@ public partial class IntakeTests(PipelineFixture fixture)
             Assert.DoesNotContain("6465550199", text);
         }
     }
+
+    /// <summary>A client without a cookie jar, so that each test says exactly which cookie it sends.</summary>
+    internal static HttpClient CookielessClient(PipelineFixture fixture) =>
+        new(new DistinctClientHandler { InnerHandler = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false } }) { BaseAddress = fixture.Host.BaseAddress };
+
+    /// <summary>Follows a form post's redirect as its browser would: with the cookie it was given, and no other.</summary>
+    internal static async Task<string> ThanksPageAsync(PipelineFixture fixture, HttpResponseMessage post)
+    {
+        using var client = CookielessClient(fixture);
+        var request = new HttpRequestMessage(HttpMethod.Get, post.Headers.Location);
+        if (post.Headers.TryGetValues("Set-Cookie", out var cookies))
+        {
+            request.Headers.Add("Cookie", cookies.Single().Split(';')[0]);
+        }
+
+        return await (await client.SendAsync(request)).Content.ReadAsStringAsync();
+    }
+
+    private Task<string> ThanksPageAsync(HttpResponseMessage post) => ThanksPageAsync(fixture, post);
 
     private async Task<int> SpamCountAsync(string reason)
     {

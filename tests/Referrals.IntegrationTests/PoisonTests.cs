@@ -25,7 +25,7 @@ public class PoisonTests(PipelineFixture fixture)
     }
 
     private Task<JsonObject?> WaitForStatusAsync(string id, string status) =>
-        Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"), s => s!["status"]!.ToString() == status, TimeSpan.FromSeconds(20), $"{id} to be {status}");
+        Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)), s => s!["status"]!.ToString() == status, TimeSpan.FromSeconds(20), $"{id} to be {status}");
 
     private async Task PoisonAsync(string id)
     {
@@ -77,7 +77,7 @@ public class PoisonTests(PipelineFixture fixture)
         Assert.Equal(HttpStatusCode.OK, discard.StatusCode);
         var left = (await http.GetFromJsonAsync<JsonObject>($"/api/ops/poison?code={TestKeys.Host}"))!["messages"]!.AsArray();
         Assert.DoesNotContain(left, m => m!["id"]!.ToString() == parked["id"]!.ToString());
-        Assert.Equal("Failed", (await http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"))!["status"]!.ToString());
+        Assert.Equal("Failed", (await http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)))!["status"]!.ToString());
         Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync($"/api/ops/poison/{parked["queue"]}/{parked["id"]}/replay?code={TestKeys.Host}", null)).StatusCode);
     }
 }
@@ -100,17 +100,17 @@ public partial class WithdrawTests(PipelineFixture fixture)
         var confirmation = await Eventually.UntilAsync(
             async () => (await http.GetFromJsonAsync<JsonArray>("/mail/messages"))!.FirstOrDefault(m => m!["to"]![0]!.ToString() == email),
             m => m is not null, TimeSpan.FromSeconds(20), "the confirmation");
-        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
+        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
         var link = WithdrawLink().Match(confirmation!["text"]!.ToString()).Value;
         var token = Uri.UnescapeDataString(link[(link.IndexOf("t=", StringComparison.Ordinal) + 2)..]);
 
         var ask = await http.GetStringAsync(link);
         Assert.Contains("Withdraw and erase my details", ask);
-        Assert.Equal("Notified", (await http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"))!["status"]!.ToString());
+        Assert.Equal("Notified", (await http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)))!["status"]!.ToString());
 
         var done = await http.PostAsync("/api/withdraw", new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = token }));
         Assert.Equal(HttpStatusCode.OK, done.StatusCode);
-        Assert.Equal("Withdrawn", (await http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"))!["status"]!.ToString());
+        Assert.Equal("Withdrawn", (await http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)))!["status"]!.ToString());
         var stored = (await new Azure.Data.Tables.TableClient(fixture.Azurite.ConnectionString, StorageNames.ReferralsTable).GetEntityAsync<ReferralEntity>(id, ReferralEntity.RowKeyValue)).Value;
         Assert.Equal("", stored.Name);
         Assert.Equal("", stored.Email);

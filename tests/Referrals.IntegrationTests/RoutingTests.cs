@@ -36,7 +36,7 @@ public partial class RoutingTests(PipelineFixture fixture)
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.ToString();
     }
 
-    private Task<JsonObject?> StatusAsync(string id) => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}");
+    private Task<JsonObject?> StatusAsync(string id) => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id));
 
     private Task<JsonObject?> WaitForStatusAsync(string id, params string[] statuses) =>
         Eventually.UntilAsync(() => StatusAsync(id), s => statuses.Contains(s!["status"]!.ToString()), TimeSpan.FromSeconds(20), $"{id} to be {string.Join(" or ", statuses)}");
@@ -160,6 +160,10 @@ public partial class RoutingTests(PipelineFixture fixture)
         Assert.Contains("accepted", await accepted.Content.ReadAsStringAsync());
         var status = await WaitForStatusAsync(id, "Accepted");
         Assert.Contains(status!["history"]!.AsArray(), h => h!["status"]!.ToString() == "Accepted" && h["actor"]!.ToString() == "Specialist");
+        var visible = (await http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"))!;
+        Assert.Equal("accepted", visible["status"]!.ToString());
+        Assert.True(visible["changedAt"]!.GetValue<DateTimeOffset>() > visible["receivedAt"]!.GetValue<DateTimeOffset>());
+        Assert.DoesNotContain("sofia", visible.ToJsonString(), StringComparison.OrdinalIgnoreCase);
         var told = await WaitForMailAsync(m => m["subject"]!.ToString() == $"A specialist will contact you ({id})", "the visitor's accepted email");
         Assert.Equal(email, told["to"]![0]!.ToString());
         Assert.Contains("Dr. Sofia Rossi", told["text"]!.ToString());
@@ -210,6 +214,12 @@ public partial class RoutingTests(PipelineFixture fixture)
         Assert.Contains(secondDecision["excluded"]!.AsArray(), e => e!["SpecialistId"]!.ToString() == firstId && e["Rule"]!.ToString() == Referrals.Core.Routing.Router.AlreadyExcluded);
         Assert.Null(explanation["decisions"]![2]!["chosenSpecialistId"]);
         Assert.Contains(status!["history"]!.AsArray(), h => h!["reason"]!.ToString().Contains("Declined by", StringComparison.Ordinal));
+
+        // Reasons and specialists are for operators and signed links; the public resource says "received".
+        var visible = await http.GetStringAsync($"/api/referrals/{id}");
+        Assert.Contains("\"status\":\"received\"", visible);
+        Assert.DoesNotContain("Declined", visible);
+        Assert.DoesNotContain(firstId, visible);
     }
 
     [Fact]

@@ -77,7 +77,7 @@ public class SendGridFaultTests(SendGridFaultFixture fixture) : IClassFixture<Se
     private static IResponseBuilder Accepted() => Response.Create().WithStatusCode(202).WithHeader("X-Message-Id", Guid.NewGuid().ToString("N"));
 
     private Task<JsonObject?> WaitForStatusAsync(string id, string status, int seconds = 30) =>
-        Eventually.UntilAsync(() => fixture.Http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"), s => s!["status"]!.ToString() == status,
+        Eventually.UntilAsync(() => fixture.Http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)), s => s!["status"]!.ToString() == status,
             TimeSpan.FromSeconds(seconds), $"{id} to be {status}");
 
     [Fact]

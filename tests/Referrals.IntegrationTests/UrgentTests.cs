@@ -171,7 +171,8 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
         await referrals.AddNewAsync(
             ReferralEntity.From(urgent, new ValidReferral("Ursa Urgent", $"first-{Guid.NewGuid():N}@example.com", "NY", "consultation", Urgent: true), earlier),
             new StatusChange(ReferralStatus.Received, earlier, Actor.Visitor, "test"), CancellationToken.None);
-        var reconciler = new ReconcileReceived(referrals, queues, Options.Create(new IntakeOptions { ReconcileAfter = TimeSpan.FromMinutes(5) }), TimeProvider.System, NullLogger<ReconcileReceived>.Instance);
+        var intake = ActivatorUtilities.CreateInstance<IntakeService>(Services, referrals, queues);
+        var reconciler = new ReconcileReceived(referrals, queues, intake, Options.Create(new IntakeOptions { ReconcileAfter = TimeSpan.FromMinutes(5) }), TimeProvider.System, NullLogger<ReconcileReceived>.Instance);
         Assert.Equal(1, await reconciler.RequeueStuckAsync(CancellationToken.None));
         Assert.Equal(1, (await queues.Intake(urgent: true).GetPropertiesAsync()).Value.ApproximateMessagesCount);
         Assert.Equal(backlog.Count, (await queues.Intake(urgent: false).GetPropertiesAsync()).Value.ApproximateMessagesCount);
@@ -210,7 +211,7 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
             {
                 name = "Quinn Queue", email, state = "NY", treatment = "consultation", urgent, consent = true, privacyAcknowledged = true, adult = true,
             }));
-            var submit = ActivatorUtilities.CreateInstance<SubmitReferral>(scope.ServiceProvider, capture);
+            var submit = ActivatorUtilities.CreateInstance<SubmitReferral>(scope.ServiceProvider, ActivatorUtilities.CreateInstance<IntakeService>(scope.ServiceProvider, capture));
             await submit.Run(context.Request, CancellationToken.None);
             var stored = new List<ReferralEntity>();
             await foreach (var row in Table(StorageNames.ReferralsTable).QueryAsync<ReferralEntity>(TableClient.CreateQueryFilter($"Email eq {email}")))

@@ -19,6 +19,13 @@ public static class EmailContent
             ["privacyUrl"] = privacyUrl,
         });
 
+    /// <summary>One per repeat submission (its own ledger key), so a retry never sends it twice.</summary>
+    public static EmailMessage DuplicateNotice(Referral owner, string duplicateId, string withdrawUrl) =>
+        Build(EmailKind.DuplicateNotice, nameof(EmailKind.DuplicateNotice), owner.Email, owner.Name, $"{EmailKind.DuplicateNotice}-{duplicateId}", new()
+        {
+            ["name"] = owner.Name, ["reference"] = owner.Id, ["withdrawUrl"] = withdrawUrl, ["crisis"] = CrisisText,
+        });
+
     public static EmailMessage SpecialistNewReferral(Referral referral, string specialistEmail, string specialistName, int assignment, string respondUrl, DateTimeOffset respondBy) =>
         Build(EmailKind.SpecialistNewReferral, nameof(EmailKind.SpecialistNewReferral), specialistEmail, specialistName, $"{EmailKind.SpecialistNewReferral}-{assignment}", new()
         {

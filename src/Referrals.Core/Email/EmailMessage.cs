@@ -15,6 +15,9 @@ public enum EmailKind
 
     /// <summary>Operators are told at once that a referral needs attention now; once per referral.</summary>
     UrgentAlert,
+
+    /// <summary>To a referral's owner when someone sent the form again for it: "we already have your request".</summary>
+    DuplicateNotice,
 }
 
 /// <summary>An email ready to send. Subject and bodies carry the reference, never health details.</summary>

@@ -4,13 +4,28 @@ using Referrals.Core.Referrals;
 
 namespace Referrals.Core.Pages;
 
-/// <summary>What the form shows: the values to keep, the errors to explain, and the signed render time.</summary>
+/// <summary>What the form shows: the values to keep, the errors to explain, a notice, and the signed stamp.</summary>
 public sealed record FormModel(
     IReadOnlyDictionary<string, string?> Values,
     IReadOnlyDictionary<string, string[]> Errors,
     string Stamp,
     string Nonce,
-    string PostUrl);
+    string PostUrl,
+    FormNotice? Notice = null);
+
+/// <summary>A short note above the form when it comes back without errors in the values (nobody is blamed).</summary>
+public sealed record FormNotice(string Title, string Text)
+{
+    /// <summary>Sent very soon after the form was shown (autofill), or after it was open for hours.</summary>
+    public static FormNotice SendAgain { get; } = new(
+        "Please check and send again",
+        "We kept everything you entered. Please check your details and press \u201cSend my request\u201d again.");
+
+    /// <summary>This very form was already sent, with other details: that earlier request stands.</summary>
+    public static FormNotice AlreadySent { get; } = new(
+        "This form was already sent",
+        "We already have the request you sent from this form, with different details. To send these details as a new request, check them and press \u201cSend my request\u201d again.");
+}
 
 /// <summary>
 /// The visitor's pages: the interest form and the thank-you page. Mobile first, usable without JavaScript, and with
@@ -67,6 +82,8 @@ public static class InterestPages
         .error-summary{border:3px solid #b00020;border-radius:.5rem;padding:1rem;margin:0 0 1.5rem}
         .error-summary ul{margin:0;padding-left:1.25rem}
         .error-summary a{color:#b00020;font-weight:600}
+        .notice{border:3px solid #0b4f8a;border-radius:.5rem;padding:1rem;margin:0 0 1.5rem}
+        .notice p{margin:0}
         .optional{font-weight:400;color:#4a4a4a}
         .hp{display:none}
         .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
@@ -84,7 +101,8 @@ public static class InterestPages
     public static string RenderForm(FormModel model)
     {
         var html = new StringBuilder();
-        Head(html, model.Errors.Count > 0 ? "Error: Ask about ketamine treatment" : "Ask about ketamine treatment", model.Nonce);
+        Head(html, model.Errors.Count > 0 ? "Error: Ask about ketamine treatment"
+            : model.Notice is not null ? $"{model.Notice.Title}: Ask about ketamine treatment" : "Ask about ketamine treatment", model.Nonce);
         html.Append("<main>");
         html.Append("<h1>Ask about ketamine treatment</h1>");
         html.Append(CrisisBlock);
@@ -100,6 +118,11 @@ public static class InterestPages
             }
 
             html.Append("</ul></div>");
+        }
+        else if (model.Notice is { } notice)
+        {
+            html.Append("<div class=\"notice\" id=\"form-notice\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"form-notice-title\">")
+                .Append("<h2 id=\"form-notice-title\">").Append(E(notice.Title)).Append("</h2><p>").Append(E(notice.Text)).Append("</p></div>");
         }
 
         html.Append("<form method=\"post\" action=\"").Append(E(model.PostUrl)).Append("\" novalidate>");
@@ -194,7 +217,7 @@ public static class InterestPages
 
     private const string FormScript = """
         (function(){
-          var summary=document.getElementById('error-summary');
+          var summary=document.getElementById('error-summary')||document.getElementById('form-notice');
           if(summary){summary.focus();}
           var message=document.getElementById('field-message'),count=document.getElementById('message-count');
           if(message&&count){var max=message.getAttribute('maxlength');var update=function(){count.textContent=message.value.length+' of '+max+' characters';};message.addEventListener('input',update);update();}

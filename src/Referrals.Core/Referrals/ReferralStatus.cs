@@ -11,6 +11,12 @@ public enum ReferralStatus
 
     /// <summary>A message about it failed every attempt; an operator can replay it.</summary>
     Failed,
+
+    /// <summary>
+    /// A repeat of a live referral (same email and treatment, or a crashed attempt of a request answered later): a stub
+    /// with no personal data, kept so the reference its sender was given exists. Never routed or emailed.
+    /// </summary>
+    Duplicate,
 }
 
 /// <summary>Who caused a transition; recorded in the history so operators can tell people from the pipeline.</summary>
@@ -28,7 +34,7 @@ public static class StatusTransitions
 {
     private static readonly Dictionary<ReferralStatus, ReferralStatus[]> Allowed = new()
     {
-        [ReferralStatus.Received] = [ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Withdrawn, ReferralStatus.Failed],
+        [ReferralStatus.Received] = [ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Withdrawn, ReferralStatus.Failed, ReferralStatus.Duplicate],
         // Routed again is a re-route after a decline or a timeout.
         [ReferralStatus.Routed] = [ReferralStatus.Notified, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Accepted, ReferralStatus.Withdrawn, ReferralStatus.Failed],
         [ReferralStatus.Notified] = [ReferralStatus.Accepted, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Withdrawn, ReferralStatus.Failed],
@@ -37,6 +43,7 @@ public static class StatusTransitions
         // A replay puts the referral back where it failed.
         [ReferralStatus.Failed] = [ReferralStatus.Received, ReferralStatus.Routed, ReferralStatus.NeedsTriage, ReferralStatus.Notified, ReferralStatus.Accepted, ReferralStatus.Withdrawn],
         [ReferralStatus.Withdrawn] = [],
+        [ReferralStatus.Duplicate] = [],
     };
 
     public static bool CanMove(ReferralStatus from, ReferralStatus to) => Allowed[from].Contains(to);

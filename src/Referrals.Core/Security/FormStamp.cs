@@ -7,41 +7,58 @@ namespace Referrals.Core.Security;
 public enum StampCheck
 {
     Valid,
+
+    /// <summary>Genuine, but sent sooner after the form was shown than a person takes (or autofill and a quick tap).</summary>
     TooFast,
+
+    /// <summary>Genuine, but the form was shown longer ago than a stamp lives (or it predates stamps with ids).</summary>
+    Expired,
+
+    /// <summary>Missing, forged or signed with another key.</summary>
     Invalid,
 }
 
+/// <summary>The outcome of a stamp check; <see cref="Id"/> is the stamp's random id when it is genuine.</summary>
+public sealed record StampResult(StampCheck Check, string? Id = null);
+
 /// <summary>
-/// The form's signed render time. People take seconds to fill the form; bots post at once. The HMAC stops a bot from
-/// simply writing an old time into the field.
+/// The form's signed render time and a random id. People take seconds to fill the form; bots post at once. The HMAC
+/// stops a bot from simply writing an old time into the field; the id binds the stamp to one submission.
 /// </summary>
 public sealed class FormStamp(byte[] key)
 {
     public string Create(DateTimeOffset renderedAt)
     {
         var time = renderedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-        return $"{time}.{Sign(time)}";
+        var payload = $"{time}.{Base64Url(RandomNumberGenerator.GetBytes(12))}";
+        return $"{payload}.{Sign(payload)}";
     }
 
-    public StampCheck Check(string? stamp, DateTimeOffset now, TimeSpan minimumFillTime)
+    public StampResult Check(string? stamp, DateTimeOffset now, TimeSpan minimumFillTime, TimeSpan lifetime)
     {
         var parts = stamp?.Split('.');
-        if (parts is not { Length: 2 }
+        if (parts is not ({ Length: 3 } or { Length: 2 })
             || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var millis)
-            || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(parts[0])), Encoding.ASCII.GetBytes(parts[1])))
+            || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(string.Join('.', parts[..^1]))), Encoding.ASCII.GetBytes(parts[^1])))
         {
-            return StampCheck.Invalid;
+            return new StampResult(StampCheck.Invalid);
         }
 
-        var renderedAt = DateTimeOffset.FromUnixTimeMilliseconds(millis);
-        return renderedAt > now ? StampCheck.Invalid
-            : now - renderedAt < minimumFillTime ? StampCheck.TooFast
-            : StampCheck.Valid;
+        if (parts.Length == 2)
+        {
+            // Our own stamp from before stamps had ids (a form left open over a release): ask to send again.
+            return new StampResult(StampCheck.Expired);
+        }
+
+        // Only our instances can sign, so a time ahead of ours is clock skew between them, not forgery.
+        var age = now - DateTimeOffset.FromUnixTimeMilliseconds(millis);
+        var check = age < minimumFillTime ? StampCheck.TooFast : age > lifetime ? StampCheck.Expired : StampCheck.Valid;
+        return new StampResult(check, parts[1]);
     }
 
-    private string Sign(string value) =>
-        Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.ASCII.GetBytes("form-stamp:" + value)))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private string Sign(string value) => Base64Url(HMACSHA256.HashData(key, Encoding.ASCII.GetBytes("form-stamp:" + value)));
+
+    internal static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
 
 /// <summary>Keyed hashes for values we must match later but need not read back (client addresses, dedupe keys).</summary>

@@ -8,8 +8,9 @@ using Referrals.Functions.Storage;
 namespace Referrals.Functions.Intake;
 
 /// <summary>
-/// The status resource behind the 202's Location. Anyone holding the reference may read it, so it shows the status and
-/// its history only: no name, email, state or treatment.
+/// The status resource behind the 202's Location. Anyone holding the reference may read it, so it holds a coarse
+/// status word (<see cref="PublicStatus"/>) and dates only: no history text, reasons, specialist ids or flags. A
+/// duplicate's stub reads exactly like a new referral. Operators have GET /api/ops/referrals/{id}/routing.
 /// </summary>
 public sealed class GetReferralStatus([FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals)
 {
@@ -28,12 +29,13 @@ public sealed class GetReferralStatus([FromKeyedServices(StorageNames.ReferralsT
                 statusCode: StatusCodes.Status404NotFound);
         }
 
-        var history = await referrals.GetHistoryAsync(id, cancellationToken);
-        return TypedResults.Ok(new
-        {
-            id,
-            status = referral.Status,
-            history = history.ForDisplay(),
-        });
+        var before = Enum.TryParse<ReferralStatus>(referral.StatusBeforeFailure, out var b) ? b : (ReferralStatus?)null;
+        var status = PublicStatus.Of(referral.CurrentStatus, before);
+
+        // "received" has not changed since it was received; only a later word needs the history for its date.
+        var changedAt = status == PublicStatus.Received
+            ? referral.ReceivedAt
+            : PublicStatus.ChangedAt(await referrals.GetHistoryAsync(id, cancellationToken), referral.Timestamp ?? referral.ReceivedAt);
+        return TypedResults.Ok(new { id, status, receivedAt = referral.ReceivedAt, changedAt });
     }
 }

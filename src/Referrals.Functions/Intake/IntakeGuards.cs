@@ -11,6 +11,7 @@ namespace Referrals.Functions.Intake;
 /// <summary>
 /// Intake's shared state in Table Storage, so it holds across Functions instances: rate-limit windows, idempotency
 /// keys, dedupe claims and counters. Only keyed hashes are stored, never the addresses or emails themselves.
+/// Claims are written only after the referral they name is stored (see IntakeService).
 /// </summary>
 public sealed class IntakeGuards(
     [FromKeyedServices(StorageNames.IntakeGuardsTable)] TableClient table,
@@ -31,12 +32,6 @@ public sealed class IntakeGuards(
 
     public const string EmailLimitMessage =
         "We have already received several requests from this email address today. Please send again tomorrow, or reply to one of our emails if something needs to change.";
-
-    /// <summary>
-    /// The partition the per-email limit counts in for <paramref name="email"/>. It is derived from the address, so the
-    /// referral lists it in its GuardKeys and erasure deletes it.
-    /// </summary>
-    public static string EmailLimitKey(KeyedHash hash, string email) => $"email-{hash.Of("email-limit", email.Trim().ToLowerInvariant())}";
 
     /// <summary>
     /// Counts a submission for an email address today (UTC), unless the day's allowance is used up: then nothing is
@@ -61,67 +56,69 @@ public sealed class IntakeGuards(
         return new RateDecision(allowed, today.AddDays(1) - now);
     }
 
-    /// <summary>Counts a confirmation email for an address today; false once the day's allowance is used up.</summary>
-    public async Task<bool> CountConfirmationAsync(string emailHash, CancellationToken cancellationToken)
+    /// <summary>Counts a confirmation (or duplicate notice) for an address today; false once the day's allowance is used up.</summary>
+    /// <param name="partitionKey">From <see cref="IntakeKeys.Confirmation"/>.</param>
+    public async Task<bool> CountConfirmationAsync(string partitionKey, CancellationToken cancellationToken)
     {
         var day = clock.GetUtcNow().ToString("yyyyMMdd", CultureInfo.InvariantCulture);
-        return await IncrementAsync($"confirm-{emailHash}", day, cancellationToken) <= options.Value.ConfirmationsPerDay;
+        return await IncrementAsync(partitionKey, day, cancellationToken) <= options.Value.ConfirmationsPerDay;
     }
 
     /// <summary>Counts a submission dropped as spam, by reason and day, for operators.</summary>
     public Task<int> CountSpamAsync(string reason, CancellationToken cancellationToken) =>
         IncrementAsync($"spam-{reason}", clock.GetUtcNow().ToString("yyyyMMdd", CultureInfo.InvariantCulture), cancellationToken);
 
-    /// <summary>Claims an Idempotency-Key for a new referral id; returns the id it was first used for, if any.</summary>
-    public async Task<string?> ClaimIdempotencyKeyAsync(string keyHash, string referralId, CancellationToken cancellationToken)
+    /// <summary>A claim row: which referral holds a key, since when, and (for idempotency keys) the hash of its submission.</summary>
+    public sealed record Claim(string ReferralId, string? SubmissionHash, DateTimeOffset ClaimedAt, ETag ETag);
+
+    public async Task<Claim?> FindClaimAsync(string partitionKey, CancellationToken cancellationToken)
     {
-        var claim = new TableEntity($"idem-{keyHash}", "") { ["ReferralId"] = referralId, ["ClaimedAt"] = clock.GetUtcNow() };
-        try
-        {
-            await table.AddEntityAsync(claim, cancellationToken);
-            return null;
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            return (await table.GetEntityAsync<TableEntity>(claim.PartitionKey, "", cancellationToken: cancellationToken)).Value.GetString("ReferralId");
-        }
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, "", cancellationToken: cancellationToken);
+        return row.HasValue ? ToClaim(row.Value!) : null;
     }
 
     /// <summary>
-    /// Claims "this email asked about this treatment" for a new referral id. Returns the existing referral's id while an
-    /// earlier claim is inside the dedupe window; an expired claim is taken over (ETag-guarded against a racing claim).
+    /// Writes the claim for <paramref name="referralId"/>: a new row, or over <paramref name="replacing"/> (ETag-guarded,
+    /// for a claim the caller judged stale). Returns null once written; otherwise the claim another writer holds now.
     /// </summary>
-    public async Task<string?> ClaimDedupeAsync(string dedupeHash, string referralId, CancellationToken cancellationToken)
+    public async Task<Claim?> TryClaimAsync(string partitionKey, string referralId, string? submissionHash, DateTimeOffset claimedAt, Claim? replacing, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
-        var claim = new TableEntity($"dedupe-{dedupeHash}", "") { ["ReferralId"] = referralId, ["ClaimedAt"] = now };
+        var row = new TableEntity(partitionKey, "") { ["ReferralId"] = referralId, ["ClaimedAt"] = claimedAt };
+        if (submissionHash is not null)
+        {
+            row["SubmissionHash"] = submissionHash;
+        }
+
         while (true)
         {
             try
             {
-                await table.AddEntityAsync(claim, cancellationToken);
-                return null;
-            }
-            catch (RequestFailedException e) when (e.Status == 409)
-            {
-                var existing = (await table.GetEntityAsync<TableEntity>(claim.PartitionKey, "", cancellationToken: cancellationToken)).Value;
-                if (existing.GetDateTimeOffset("ClaimedAt") > now - options.Value.DedupeWindow)
+                if (replacing is null)
                 {
-                    return existing.GetString("ReferralId");
+                    await table.AddEntityAsync(row, cancellationToken);
+                }
+                else
+                {
+                    await table.UpdateEntityAsync(row, replacing.ETag, TableUpdateMode.Replace, cancellationToken);
                 }
 
-                try
+                return null;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412 or 404)
+            {
+                // Someone else wrote (or removed) the claim first: report theirs, or try again if there is none now.
+                if (await FindClaimAsync(partitionKey, cancellationToken) is { } current)
                 {
-                    await table.UpdateEntityAsync(claim, existing.ETag, TableUpdateMode.Replace, cancellationToken);
-                    return null;
+                    return current;
                 }
-                catch (RequestFailedException conflict) when (conflict.Status == 412)
-                {
-                    // Someone else took the expired claim first: read it again.
-                }
+
+                replacing = null;
             }
         }
     }
+
+    private static Claim ToClaim(TableEntity row) =>
+        new(row.GetString("ReferralId") ?? "", row.GetString("SubmissionHash"), row.GetDateTimeOffset("ClaimedAt") ?? DateTimeOffset.MinValue, row.ETag);
 
     /// <summary>Adds one to a counter row (concurrent writers meet through <see cref="OptimisticConcurrency"/>); returns the new count.</summary>
     public Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken) =>

@@ -8,11 +8,15 @@ public sealed class IntakeOptions
 {
     public const string Section = "Intake";
 
-    /// <summary>Signs form render times and keys the hashes of client addresses and emails. Keep it secret; 32+ characters.</summary>
+    /// <summary>Signs form stamps and the thank-you cookie, and keys the hashes of client addresses and emails. Keep it secret; 32+ characters.</summary>
     [Required, MinLength(32)] public string SecretKey { get; set; } = "";
 
-    /// <summary>Posts faster than this after the form was rendered are treated as bots.</summary>
+    /// <summary>A form sent sooner than this after it was shown comes back with a note to check and send again.</summary>
     public TimeSpan MinimumFillTime { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A form sent longer than this after it was shown comes back with a note to check and send again.</summary>
+    public TimeSpan StampLifetime { get; set; } = TimeSpan.FromHours(2);
+
 
     [Range(1, 10_000)] public int RateLimitPerHour { get; set; } = 5;
 
@@ -30,10 +34,10 @@ public sealed class IntakeOptions
     /// <summary>The header a trusted proxy names the client in; X-Forwarded-For unless the proxy uses its own.</summary>
     [Required] public string ClientAddressHeader { get; set; } = "X-Forwarded-For";
 
-    /// <summary>The same email and treatment within this window returns the existing referral.</summary>
+    /// <summary>The same email and treatment within this window is a repeat: its owner is emailed instead.</summary>
     public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>Referrals still Received after this long are queued again by the reconciler.</summary>
+    /// <summary>Referrals still Received after this long have their claims completed and are queued by the reconciler.</summary>
     public TimeSpan ReconcileAfter { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Origins (the blog's) allowed to post from the browser; nothing else gets CORS headers.</summary>
@@ -41,7 +45,12 @@ public sealed class IntakeOptions
 
     public const int MaxBodyBytes = 16 * 1024;
 
+    /// <summary>How long the thank-you page can show the reference (and crisis resources) the form post left it.</summary>
+    public static readonly TimeSpan ThanksLifetime = TimeSpan.FromMinutes(15);
+
     public FormStamp Stamp() => new(Encoding.UTF8.GetBytes(SecretKey));
 
     public KeyedHash Hash() => new(Encoding.UTF8.GetBytes(SecretKey));
+
+    public ThanksToken Thanks() => new(Encoding.UTF8.GetBytes(SecretKey));
 }

@@ -1,19 +1,13 @@
-using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
-using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Intake;
 
 /// <summary>The interest form and the thank-you page.</summary>
-public sealed class InterestForm(
-    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    IOptions<IntakeOptions> options,
-    TimeProvider clock)
+public sealed class InterestForm(IOptions<IntakeOptions> options, TimeProvider clock)
 {
     public const string FormPath = "/api/interest";
     public const string ThanksPath = "/api/interest/thanks";
@@ -41,23 +35,28 @@ public sealed class InterestForm(
         return Render(request.HttpContext, values, new Dictionary<string, string[]>(), StatusCodes.Status200OK);
     }
 
+    /// <summary>
+    /// Shows only what the signed cookie from the form post says; nothing is looked up, and a reference in the URL is
+    /// ignored. Without a valid cookie (spam, another browser, later) it is a plain thank-you.
+    /// </summary>
     [Function("InterestThanks")]
-    public async Task<IResult> Thanks(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "interest/thanks")] HttpRequest request,
-        CancellationToken cancellationToken)
+    public IResult Thanks([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "interest/thanks")] HttpRequest request)
     {
-        string? reference = request.Query["ref"];
-        var referral = ReferralId.IsWellFormed(reference) ? await referrals.FindReferralAsync(reference!, cancellationToken) : null;
+        var note = ThanksCookie.Read(request, options.Value.Thanks(), clock.GetUtcNow());
         var nonce = HtmlPage.NewNonce();
-        return HtmlPage.Respond(request.HttpContext, InterestPages.RenderThanks(referral?.PartitionKey, referral?.Urgent == true, nonce), nonce);
+        return HtmlPage.Respond(request.HttpContext, InterestPages.RenderThanks(note?.Reference, note?.Urgent == true, nonce), nonce);
     }
 
-    /// <summary>Shows the form, with errors and the visitor's values kept when there are errors.</summary>
-    public IResult Render(HttpContext context, IReadOnlyDictionary<string, string?> values, IReadOnlyDictionary<string, string[]> errors, int statusCode)
+    /// <summary>
+    /// Shows the form, with the visitor's values kept, and errors or a notice. A fresh stamp unless
+    /// <paramref name="stamp"/> keeps the posted one (so that sending again is the same submission).
+    /// </summary>
+    public IResult Render(HttpContext context, IReadOnlyDictionary<string, string?> values, IReadOnlyDictionary<string, string[]> errors, int statusCode,
+        FormNotice? notice = null, string? stamp = null)
     {
         var nonce = HtmlPage.NewNonce();
-        var stamp = options.Value.Stamp().Create(clock.GetUtcNow());
-        return HtmlPage.Respond(context, InterestPages.RenderForm(new FormModel(values, errors, stamp, nonce, PostPath)), nonce, statusCode);
+        stamp ??= options.Value.Stamp().Create(clock.GetUtcNow());
+        return HtmlPage.Respond(context, InterestPages.RenderForm(new FormModel(values, errors, stamp, nonce, PostPath, notice)), nonce, statusCode);
     }
 
     /// <summary>Only what the validator would accept is carried, so a hidden field can never fail the visitor's post.</summary>

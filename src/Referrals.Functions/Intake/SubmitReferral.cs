@@ -1,30 +1,25 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Azure;
-using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
-using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Intake;
 
 /// <summary>
-/// Accepts the interest form (form posts and JSON): validates, records the referral, queues it for routing and
-/// answers at once with the reference. The success answer is only sent once the referral is both stored and queued.
+/// Accepts the interest form (form posts and JSON): reads and validates the request, has <see cref="IntakeService"/>
+/// record it, and turns the outcome into a page or a JSON answer. A form post is answered with a redirect to the
+/// thank-you page and a signed cookie for it: the reference never travels in a URL.
 /// </summary>
 public sealed partial class SubmitReferral(
-    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    PipelineQueues queues,
-    IntakeMetrics metrics,
+    IntakeService intake,
     IntakeGuards guards,
     InterestForm form,
     IOptions<IntakeOptions> options,
@@ -58,16 +53,16 @@ public sealed partial class SubmitReferral(
             return Problem(StatusCodes.Status413PayloadTooLarge, "The request is too large.", $"Send at most {IntakeOptions.MaxBodyBytes / 1024} KB.");
         }
 
-        Posted posted;
+        PostedReferral posted;
         if (isForm)
         {
-            posted = Posted.FromForm(QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body)));
+            posted = PostedReferral.FromForm(QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body)));
         }
         else
         {
             try
             {
-                posted = JsonSerializer.Deserialize<Posted>(body, Json) ?? throw new JsonException("null body");
+                posted = JsonSerializer.Deserialize<PostedReferral>(body, Json) ?? throw new JsonException("null body");
             }
             catch (JsonException)
             {
@@ -76,12 +71,15 @@ public sealed partial class SubmitReferral(
             }
         }
 
-        if (SpamReason(posted, stampRequired: isForm) is { } spamReason)
+        var now = clock.GetUtcNow();
+        var stamp = posted.Stamp is null && !isForm ? null : options.Value.Stamp().Check(posted.Stamp, now, options.Value.MinimumFillTime, options.Value.StampLifetime);
+        if (!string.IsNullOrEmpty(posted.Website) || stamp?.Check == StampCheck.Invalid)
         {
-            // Look like success to the sender; nothing is stored, routed or emailed.
+            // Only a filled honeypot or a forged stamp: look like success to the sender; nothing is stored, routed or emailed.
+            var spamReason = stamp?.Check == StampCheck.Invalid ? "bad-stamp" : "honeypot";
             await guards.CountSpamAsync(spamReason, cancellationToken);
             LogSpam(spamReason);
-            return isForm ? new SeeOther(InterestForm.ThanksPath) : Accepted(ReferralId.New(), isForm: false);
+            return isForm ? new SeeOther(InterestForm.ThanksPath) : AcceptedJson(ReferralId.New());
         }
 
         var outcome = ReferralValidator.Validate(posted.ToSubmission());
@@ -92,16 +90,26 @@ public sealed partial class SubmitReferral(
                 : TypedResults.ValidationProblem(outcome.Errors, title: "Some fields need your attention.");
         }
 
+        if (stamp?.Check is StampCheck.TooFast or StampCheck.Expired)
+        {
+            // A person (autofill and a quick tap, or a form left open): never dropped, asked to send again.
+            LogSendAgain(stamp.Check);
+            return isForm
+                ? form.Render(request.HttpContext, posted.FormValues(), NoErrors, StatusCodes.Status400BadRequest, FormNotice.SendAgain)
+                : Problem(StatusCodes.Status400BadRequest, "Please send your request again.",
+                    "The form was sent too soon after it was shown, or too long after. Load the form again if it is old, wait a few seconds and send again.");
+        }
+
         var hash = options.Value.Hash();
-        var client = Web.ClientAddress.RateKey(request.HttpContext, options.Value);
-        var rate = await guards.CountSubmissionAsync(hash.Of("client", client), cancellationToken);
+        var clientHash = hash.Of("client", Web.ClientAddress.RateKey(request.HttpContext, options.Value));
+        var rate = await guards.CountSubmissionAsync(clientHash, cancellationToken);
         if (!rate.Allowed)
         {
             request.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(rate.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Problem(StatusCodes.Status429TooManyRequests, "Too many requests from this connection.", "Please wait a while before sending another request.");
         }
 
-        var perEmail = await guards.CountEmailSubmissionAsync(IntakeGuards.EmailLimitKey(hash, outcome.Referral!.Email), cancellationToken);
+        var perEmail = await guards.CountEmailSubmissionAsync(IntakeKeys.EmailLimit(hash, outcome.Referral!.Email), cancellationToken);
         if (!perEmail.Allowed)
         {
             request.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(perEmail.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -110,75 +118,40 @@ public sealed partial class SubmitReferral(
                 : Problem(StatusCodes.Status429TooManyRequests, "Too many requests for this email address today.", IntakeGuards.EmailLimitMessage);
         }
 
+        // A form's stamp is bound to one submission: its id is the idempotency key (double clicks, the back button).
+        var key = request.Headers["Idempotency-Key"].FirstOrDefault() is { Length: > 0 } header ? header
+            : stamp?.Id is { } stampId ? "stamp:" + stampId : null;
         var valid = outcome.Referral!;
-        var id = ReferralId.New();
-        if (request.Headers["Idempotency-Key"].FirstOrDefault() is { Length: > 0 } key
-            && await guards.ClaimIdempotencyKeyAsync(hash.Of("idempotency", key), id, cancellationToken) is { } replayed)
+        var result = await intake.SubmitAsync(valid, clientHash, key, cancellationToken);
+        switch (result.Result)
         {
-            return Accepted(replayed, isForm);
+            case IntakeResult.Accepted when isForm:
+                ThanksCookie.Set(request.HttpContext, options.Value.Thanks(), new ThanksNote(result.ReferralId!, valid.Urgent), now);
+                return new SeeOther(InterestForm.ThanksPath);
+            case IntakeResult.Accepted:
+                return AcceptedJson(result.ReferralId!);
+            case IntakeResult.KeyReused:
+                return isForm
+                    ? form.Render(request.HttpContext, posted.FormValues(), NoErrors, StatusCodes.Status422UnprocessableEntity, FormNotice.AlreadySent)
+                    : Problem(StatusCodes.Status422UnprocessableEntity, "This Idempotency-Key was used for a different request.",
+                        "Send a new request with a new Idempotency-Key; a retry must repeat the original request exactly.");
+            default:
+                // Stored; the reconciler finishes it. Sending again (same key, or the same stamp on the form) is answered with it.
+                request.HttpContext.Response.Headers.RetryAfter = "30";
+                return isForm
+                    ? form.Render(request.HttpContext, posted.FormValues(),
+                        new Dictionary<string, string[]> { ["form"] = ["Something went wrong on our side while sending your request. Please try again in a minute."] },
+                        StatusCodes.Status503ServiceUnavailable, stamp: posted.Stamp)
+                    : Problem(StatusCodes.Status503ServiceUnavailable, "Your request could not be queued.", "Please try again in a minute with the same Idempotency-Key.");
         }
-
-        if (await guards.ClaimDedupeAsync(hash.Of("dedupe", $"{valid.Email.ToLowerInvariant()}|{valid.Treatment}"), id, cancellationToken) is { } existing)
-        {
-            LogDuplicate(existing);
-            return Accepted(existing, isForm);
-        }
-
-        var now = clock.GetUtcNow();
-        await referrals.AddNewAsync(
-            ReferralEntity.From(id, valid, now),
-            new StatusChange(ReferralStatus.Received, now, Actor.Visitor, "Submitted the interest form."),
-            cancellationToken);
-        try
-        {
-            await queues.RouteAsync(id, valid.Urgent, cancellationToken);
-        }
-        catch (RequestFailedException e)
-        {
-            // Recorded but not queued: the reconciler queues it; the visitor is told to retry, and a retry finds it.
-            LogNotQueued(e, id);
-            request.HttpContext.Response.Headers.RetryAfter = "30";
-            return isForm
-                ? form.Render(request.HttpContext, posted.FormValues(),
-                    new Dictionary<string, string[]> { ["form"] = ["Something went wrong on our side while sending your request. Please try again in a minute."] },
-                    StatusCodes.Status503ServiceUnavailable)
-                : Problem(StatusCodes.Status503ServiceUnavailable, "Your request could not be queued.", "Please try again in a minute.");
-        }
-
-        LogAccepted(id);
-        metrics.Accepted(valid.Urgent);
-        return Accepted(id, isForm);
     }
 
-    private string? SpamReason(Posted posted, bool stampRequired)
+    private static readonly Dictionary<string, string[]> NoErrors = [];
+
+    private static IResult AcceptedJson(string id)
     {
-        if (!string.IsNullOrEmpty(posted.Website))
-        {
-            return "honeypot";
-        }
-
-        if (posted.Stamp is null && !stampRequired)
-        {
-            return null;
-        }
-
-        return options.Value.Stamp().Check(posted.Stamp, clock.GetUtcNow(), options.Value.MinimumFillTime) switch
-        {
-            StampCheck.TooFast => "too-fast",
-            StampCheck.Invalid => "bad-stamp",
-            _ => null,
-        };
-    }
-
-    private static IResult Accepted(string id, bool isForm)
-    {
-        if (isForm)
-        {
-            return new SeeOther($"{InterestForm.ThanksPath}?ref={id}");
-        }
-
         var statusUrl = $"/api/referrals/{id}";
-        return TypedResults.Accepted(statusUrl, new { id, status = nameof(ReferralStatus.Received), statusUrl });
+        return TypedResults.Accepted(statusUrl, new { id, status = PublicStatus.Received, statusUrl });
     }
 
     private static IResult Problem(int status, string title, string detail) => TypedResults.Problem(title: title, detail: detail, statusCode: status);
@@ -216,55 +189,9 @@ public sealed partial class SubmitReferral(
         }
     }
 
-    /// <summary>The posted fields, from either content type, before validation.</summary>
-    internal sealed record Posted(
-        string? Name, string? Email, string? Phone, string? State, string? Treatment, string? ContactMethod, string? Insurance,
-        string? Message, bool? Consent, bool? PrivacyAcknowledged, bool? Adult, bool? Urgent, string? Topic, string? Post,
-        Dictionary<string, string>? Utm, string? Website, string? Stamp, string? Language = null, string? VisitPreference = null)
-    {
-        public static Posted FromForm(Dictionary<string, Microsoft.Extensions.Primitives.StringValues> form)
-        {
-            string? V(string name) => form.TryGetValue(name, out var v) ? v.ToString() : null;
-            bool C(string name) => InterestPages.IsChecked(V(name));
-            var utm = SourceAttribution.UtmKeys.Where(k => !string.IsNullOrEmpty(V(k))).ToDictionary(k => k, k => V(k)!);
-            return new Posted(V("name"), V("email"), V("phone"), V("state"), V("treatment"), V("contactMethod"), V("insurance"),
-                V("message"), C("consent"), C("privacyAcknowledged"), C("adult"), C("urgent"), V("topic"), V("post"), utm,
-                V(InterestPages.HoneypotField), V(InterestPages.StampField), V("language"), V("visitPreference"));
-        }
-
-        public ReferralSubmission ToSubmission() =>
-            new(Name, Email, State, Treatment, Consent, Phone, ContactMethod, Insurance, Message, PrivacyAcknowledged, Adult, Urgent, Topic, Post, Utm, Language, VisitPreference);
-
-        /// <summary>The values to show again on the form, so a visitor never has to retype them.</summary>
-        public Dictionary<string, string?> FormValues()
-        {
-            var values = new Dictionary<string, string?>
-            {
-                ["name"] = Name, ["email"] = Email, ["phone"] = Phone, ["state"] = State, ["treatment"] = Treatment,
-                ["contactMethod"] = ContactMethod, ["insurance"] = Insurance, ["message"] = Message,
-                ["consent"] = Consent == true ? "yes" : null, ["privacyAcknowledged"] = PrivacyAcknowledged == true ? "yes" : null,
-                ["adult"] = Adult == true ? "yes" : null, ["urgent"] = Urgent == true ? "yes" : null,
-                ["topic"] = Topic, ["post"] = Post, ["language"] = Language, ["visitPreference"] = VisitPreference,
-            };
-            foreach (var (key, value) in Utm ?? [])
-            {
-                values[key] = value;
-            }
-
-            return values;
-        }
-    }
-
-    // Never the urgent flag next to the id: urgent submissions are counted by IntakeMetrics, without ids.
-    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} received and queued for routing")]
-    private partial void LogAccepted(string referralId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Repeat submission answered with existing referral {ReferralId}")]
-    private partial void LogDuplicate(string referralId);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Submission dropped as spam ({Reason})")]
     private partial void LogSpam(string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Referral {ReferralId} was stored but could not be queued; the reconciler will queue it")]
-    private partial void LogNotQueued(Exception exception, string referralId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Form sent back to be sent again ({Check})")]
+    private partial void LogSendAgain(StampCheck check);
 }

@@ -132,7 +132,8 @@ public sealed partial class SendGridEvents(
         var ledgerKey = index.Value.GetString("LedgerKey");
         await ledger.UpdateEntityAsync(new TableEntity(referralId, ledgerKey) { ["LastEvent"] = kind, ["LastEventAt"] = clock.GetUtcNow() }, ETag.All, TableUpdateMode.Merge, cancellationToken);
         var toVisitor = ledgerKey.StartsWith(nameof(EmailKind.VisitorConfirmation), StringComparison.Ordinal)
-            || ledgerKey.StartsWith(nameof(EmailKind.VisitorAccepted), StringComparison.Ordinal);
+            || ledgerKey.StartsWith(nameof(EmailKind.VisitorAccepted), StringComparison.Ordinal)
+            || ledgerKey.StartsWith(nameof(EmailKind.DuplicateNotice), StringComparison.Ordinal);
         if (toVisitor && Unreachable.Contains(kind))
         {
             await referrals.UpdateEntityAsync(new TableEntity(referralId, ReferralEntity.RowKeyValue) { ["VisitorUnreachable"] = true }, ETag.All, TableUpdateMode.Merge, cancellationToken);

@@ -50,7 +50,8 @@ public sealed partial class SendNotifications(
 
         try
         {
-            foreach (var email in await ComposeAsync(referral, cancellationToken))
+            var emails = message.DuplicateId is { } duplicateId ? ComposeDuplicateNotice(referral, duplicateId) : await ComposeAsync(referral, cancellationToken);
+            foreach (var email in emails)
             {
                 await SendOnceAsync(referral.PartitionKey, email, cancellationToken);
             }
@@ -68,7 +69,7 @@ public sealed partial class SendNotifications(
             return;
         }
 
-        if (referral.CurrentStatus == ReferralStatus.Routed)
+        if (message.DuplicateId is null && referral.CurrentStatus == ReferralStatus.Routed)
         {
             await referrals.TransitionAsync(
                 referral,
@@ -102,9 +103,9 @@ public sealed partial class SendNotifications(
         // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
         // Counted once per email, not once per attempt.
         var suppressed = false;
-        if (email.Kind == EmailKind.VisitorConfirmation && !row.CapCounted)
+        if (email.Kind is (EmailKind.VisitorConfirmation or EmailKind.DuplicateNotice) && !row.CapCounted)
         {
-            suppressed = !await guards.CountConfirmationAsync(intakeOptions.Value.Hash().Of("confirmation", email.ToAddress.ToLowerInvariant()), cancellationToken);
+            suppressed = !await guards.CountConfirmationAsync(IntakeKeys.Confirmation(intakeOptions.Value.Hash(), email.ToAddress), cancellationToken);
             row.CapCounted = true;
         }
 
@@ -154,9 +155,9 @@ public sealed partial class SendNotifications(
     private async Task<IReadOnlyList<EmailMessage>> ComposeAsync(ReferralEntity entity, CancellationToken cancellationToken)
     {
         var referral = entity.ToReferral();
-        if (referral.Status == ReferralStatus.Withdrawn)
+        if (referral.Status is ReferralStatus.Withdrawn or ReferralStatus.Duplicate)
         {
-            return []; // withdrawn and erased: nobody is emailed about it again
+            return []; // withdrawn and erased, or a repeat's stub: nobody is emailed about it
         }
 
         var privacyUrl = Privacy.PrivacyNotice.UrlFor(routingOptions.Value.PublicBaseUrl);
@@ -199,6 +200,15 @@ public sealed partial class SendNotifications(
 
         return emails;
     }
+
+    /// <summary>
+    /// "We already have your request": to the owner of a live referral that someone sent the form again for, once per
+    /// repeat (the ledger key names the repeat's stub), and within the address's daily cap like a confirmation.
+    /// </summary>
+    private IReadOnlyList<EmailMessage> ComposeDuplicateNotice(ReferralEntity owner, string duplicateId) =>
+        owner.CurrentStatus is ReferralStatus.Withdrawn or ReferralStatus.Duplicate || !ReferralId.IsWellFormed(duplicateId)
+            ? []
+            : [EmailContent.DuplicateNotice(owner.ToReferral(), duplicateId, links.WithdrawUrl(owner.PartitionKey))];
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: notifications queued again for {At:u} (rate limit or a claim held elsewhere)")]
     private partial void LogComeBackLater(string referralId, DateTimeOffset at);

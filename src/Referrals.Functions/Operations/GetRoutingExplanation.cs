@@ -44,6 +44,7 @@ public sealed class GetRoutingExplanation([FromKeyedServices(StorageNames.Referr
             id,
             status = referral.Status,
             assignedSpecialistId = referral.AssignedSpecialistId,
+            duplicateOf = referral.DuplicateOf,
             visitor = referral.VisitorUnreachable ? "unreachable" : "reachable",
             excludedSpecialists = referral.ExcludedIds,
             decisions,

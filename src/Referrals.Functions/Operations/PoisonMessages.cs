@@ -110,7 +110,7 @@ public sealed partial class PoisonMessages(
             return;
         }
 
-        if (referral.CurrentStatus is not (ReferralStatus.Failed or ReferralStatus.Withdrawn))
+        if (referral.CurrentStatus is not (ReferralStatus.Failed or ReferralStatus.Withdrawn or ReferralStatus.Duplicate))
         {
             var before = referral.Status;
             await referrals.TransitionAsync(referral,

@@ -41,6 +41,10 @@ public sealed class RouteReferral(
 
             await router.RouteAsync(referral, Actor.System, "", prepare: null, cancellationToken);
         }
+        else if (referral.CurrentStatus == ReferralStatus.Duplicate)
+        {
+            // A repeat's stub (its request may have queued it before it was found to repeat): never routed.
+        }
         else
         {
             // A redelivery after a crash between routing and queueing: notifications are idempotent, so queue again.

@@ -55,6 +55,15 @@ public sealed class ReferralEntity : ITableEntity
     /// <summary>SendGrid reported a bounce, drop or block for an email to the visitor.</summary>
     public bool VisitorUnreachable { get; set; }
 
+    /// <summary>
+    /// Comma-separated IntakeGuards partition keys whose rows were derived from this referral's personal data (dedupe
+    /// and idempotency claims, the confirmation counter): erasure deletes those partitions and clears this.
+    /// </summary>
+    public string? GuardKeys { get; set; }
+
+    /// <summary>For a Duplicate stub: the live referral it repeated (operators only; never shown to the sender).</summary>
+    public string? DuplicateOf { get; set; }
+
     [IgnoreDataMember]
     public IReadOnlySet<string> ExcludedIds => Excluded.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
 

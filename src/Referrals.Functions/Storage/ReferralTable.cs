@@ -10,12 +10,15 @@ public static class ReferralTable
     public static async Task AddNewAsync(this TableClient table, ReferralEntity referral, StatusChange received, CancellationToken cancellationToken)
     {
         referral.HistoryCount = 1;
-        await table.SubmitTransactionAsync(
+        var responses = await table.SubmitTransactionAsync(
             [
                 new TableTransactionAction(TableTransactionActionType.Add, referral),
                 new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, 1, received)),
             ],
             cancellationToken);
+
+        // The insert's ETag, so the writer can change the row again without reading it back.
+        referral.ETag = responses.Value[0].Headers.ETag ?? default;
     }
 
     public static async Task<ReferralEntity?> FindReferralAsync(this TableClient table, string referralId, CancellationToken cancellationToken)
@@ -54,7 +57,7 @@ public static class ReferralTable
             cancellationToken);
     }
 
-    /// <summary>The history as the status resources show it.</summary>
+    /// <summary>The history as operators see it (never the public status resource).</summary>
     public static IEnumerable<object> ForDisplay(this IEnumerable<StatusChange> history) =>
         history.Select(h => new { status = h.Status.ToString(), at = h.At, actor = h.Actor.ToString(), reason = h.Reason });
 

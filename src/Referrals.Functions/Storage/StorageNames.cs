@@ -35,11 +35,17 @@ public static class StorageNames
     public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable, PoisonTable];
 }
 
-/// <summary>Queue messages carry ids only: a queue is no place for personal data.</summary>
-public sealed record ReferralMessage(string ReferralId);
+/// <summary>
+/// Queue messages carry ids only: a queue is no place for personal data. On the notification queue, a message with
+/// <see cref="DuplicateId"/> asks only for the notice to <see cref="ReferralId"/>'s owner that the form was sent again.
+/// </summary>
+public sealed record ReferralMessage(string ReferralId, string? DuplicateId = null);
 
 public static class ReferralQueues
 {
     public static Task SendReferralAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, CancellationToken cancellationToken) =>
         queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId), System.Text.Json.JsonSerializerOptions.Web), cancellationToken);
+
+    public static Task SendDuplicateNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string ownerId, string duplicateId, CancellationToken cancellationToken) =>
+        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(ownerId, duplicateId), System.Text.Json.JsonSerializerOptions.Web), cancellationToken);
 }
