@@ -58,7 +58,7 @@ public partial class CapacityTests(PipelineFixture fixture)
         }
 
         async Task<string> SettledAsync(string id) =>
-            (await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"),
+            (await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)),
                 s => s!["status"]!.ToString() is "Notified" or "NeedsTriage" or "Accepted" or "Withdrawn", TimeSpan.FromSeconds(30), $"{id} to settle"))!["status"]!.ToString();
 
         async Task<JsonObject> MailAsync(Func<JsonObject, bool> match, string what) =>

@@ -86,7 +86,7 @@ public partial class PrivacyNoticeTests(PipelineFixture fixture)
         var specialist = await WaitForMailAsync(m => m["subject"]!.ToString() == $"New referral {id}", "the specialist email");
         var link = RespondLink().Match(specialist["text"]!.ToString()).Value;
         var token = Uri.UnescapeDataString(link[(link.IndexOf("t=", StringComparison.Ordinal) + 2)..]);
-        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
+        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
         var accepted = await http.PostAsync("/api/specialist/respond", new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = token, ["decision"] = "accept" }));
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
         var acceptedMail = await WaitForMailAsync(m => m["subject"]!.ToString() == $"A specialist will contact you ({id})", "the accepted email");
