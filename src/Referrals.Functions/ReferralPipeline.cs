@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
+using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 using SendGrid;
@@ -67,6 +68,12 @@ public static class ReferralPipeline
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
         services.AddTransient<InterestForm>();
+
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section)
+            .Validate(r => new[] { r.PersonalData, r.EmailRecords, r.PoisonMessages, r.LinkClicks }.All(t => t > TimeSpan.Zero), "Every Retention period must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<DerivedRowsSweep>();
+        services.AddSingleton<ReferralErasure>();
         return services;
     }
 

@@ -12,6 +12,9 @@ public enum EmailKind
     VisitorAccepted,
     TriageNotice,
     OperatorAlert,
+
+    /// <summary>To the specialist who held a referral the visitor withdrew: the reference only.</summary>
+    SpecialistWithdrawn,
 }
 
 /// <summary>An email ready to send. Subject and bodies carry the reference, never health details.</summary>

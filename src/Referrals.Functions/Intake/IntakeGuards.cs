@@ -32,8 +32,12 @@ public sealed class IntakeGuards(
     public async Task<bool> CountConfirmationAsync(string emailHash, CancellationToken cancellationToken)
     {
         var day = clock.GetUtcNow().ToString("yyyyMMdd", CultureInfo.InvariantCulture);
-        return await IncrementAsync($"confirm-{emailHash}", day, cancellationToken) <= options.Value.ConfirmationsPerDay;
+        return await IncrementAsync(ConfirmationPartition(emailHash), day, cancellationToken) <= options.Value.ConfirmationsPerDay;
     }
+
+    public static string ConfirmationPartition(string emailHash) => $"confirm-{emailHash}";
+
+    public static string DedupePartition(string dedupeHash) => $"dedupe-{dedupeHash}";
 
     /// <summary>Counts a submission dropped as spam, by reason and day, for operators.</summary>
     public Task<int> CountSpamAsync(string reason, CancellationToken cancellationToken) =>
@@ -61,7 +65,7 @@ public sealed class IntakeGuards(
     public async Task<string?> ClaimDedupeAsync(string dedupeHash, string referralId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var claim = new TableEntity($"dedupe-{dedupeHash}", "") { ["ReferralId"] = referralId, ["ClaimedAt"] = now };
+        var claim = new TableEntity(DedupePartition(dedupeHash), "") { ["ReferralId"] = referralId, ["ClaimedAt"] = now };
         while (true)
         {
             try

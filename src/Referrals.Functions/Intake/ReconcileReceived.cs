@@ -29,8 +29,13 @@ public sealed partial class ReconcileReceived(
         var cutoff = clock.GetUtcNow() - options.Value.ReconcileAfter;
         var filter = TableClient.CreateQueryFilter($"RowKey eq {ReferralEntity.RowKeyValue} and Status eq {nameof(ReferralStatus.Received)} and ReceivedAt lt {cutoff}");
         var requeued = 0;
-        await foreach (var stuck in referrals.QueryAsync<ReferralEntity>(filter, select: [nameof(ITableEntity.PartitionKey)], cancellationToken: cancellationToken))
+        await foreach (var stuck in referrals.QueryAsync<ReferralEntity>(filter, select: [nameof(ITableEntity.PartitionKey), nameof(ReferralEntity.Status), nameof(ReferralEntity.ErasedAt)], cancellationToken: cancellationToken))
         {
+            if (stuck.IsErased)
+            {
+                continue; // erased under the retention policy: kept as a Received stub, never routed
+            }
+
             await intakeQueue.SendReferralAsync(stuck.PartitionKey, cancellationToken);
             LogRequeued(stuck.PartitionKey);
             requeued++;

@@ -21,6 +21,11 @@ public sealed class RouteReferral(
         var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
             ?? throw new InvalidOperationException($"Referral {message.ReferralId} does not exist.");
 
+        if (referral.IsErased)
+        {
+            return; // withdrawn or erased while the message waited: nothing is routed or sent about it again
+        }
+
         if (referral.CurrentStatus == ReferralStatus.Received)
         {
             await router.RouteAsync(referral, Actor.System, "", prepare: null, cancellationToken);

@@ -34,6 +34,11 @@ public sealed partial class SlaMonitor(
         var (reminded, rerouted) = (0, 0);
         await foreach (var referral in referrals.QueryAsync<ReferralEntity>(filter, cancellationToken: cancellationToken))
         {
+            if (referral.IsErased)
+            {
+                continue; // a stub erased under the retention policy keeps its status but waits for nobody
+            }
+
             try
             {
                 if (referral.AssignedAt <= reminderDue - options.Value.TimeoutAfterReminder)

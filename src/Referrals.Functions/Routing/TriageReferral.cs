@@ -30,6 +30,11 @@ public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTabl
             return HtmlPage.Message(request.HttpContext, status, title, "Please use the link in your most recent email.");
         }
 
+        if (referral.IsErased)
+        {
+            return HtmlPage.Message(request.HttpContext, StatusCodes.Status410Gone, "Referral withdrawn", $"Referral {referral.PartitionKey} was withdrawn or its details erased. Nothing more is needed.");
+        }
+
         var details = referral.ToDetails();
         var nonce = HtmlPage.NewNonce();
         return HtmlPage.Respond(request.HttpContext, SpecialistPages.RenderReferral(details, respondToken: null, "", nonce), nonce);

@@ -55,6 +55,22 @@ public sealed class ReferralEntity : ITableEntity
     /// <summary>SendGrid reported a bounce, drop or block for an email to the visitor.</summary>
     public bool VisitorUnreachable { get; set; }
 
+    /// <summary>
+    /// Comma-separated IntakeGuards partition keys whose rows were derived from this referral's personal data (dedupe
+    /// and idempotency claims, confirmation and per-email counters): erasure deletes every row in them.
+    /// </summary>
+    public string? GuardKeys { get; set; }
+
+    /// <summary>When the personal details were erased (withdrawal, an operator, or retention); the row is then an anonymous stub.</summary>
+    public DateTimeOffset? ErasedAt { get; set; }
+
+    /// <summary>Set with <see cref="ErasedAt"/> until every derived row elsewhere is deleted, so an interrupted erasure is finished later.</summary>
+    public bool SweepPending { get; set; }
+
+    /// <summary>Erased, or withdrawn before erasure existed: nothing may be sent about it or derived from it again.</summary>
+    [IgnoreDataMember]
+    public bool IsErased => ErasedAt is not null || Status == nameof(ReferralStatus.Withdrawn);
+
     [IgnoreDataMember]
     public IReadOnlySet<string> ExcludedIds => Excluded.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
 

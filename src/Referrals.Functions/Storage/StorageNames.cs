@@ -24,10 +24,19 @@ public static class StorageNames
 }
 
 /// <summary>Queue messages carry ids only: a queue is no place for personal data.</summary>
-public sealed record ReferralMessage(string ReferralId);
+/// <param name="WithdrawnSpecialistId">Only on the message that tells this specialist the referral was withdrawn: the erased referral no longer names them.</param>
+public sealed record ReferralMessage(string ReferralId, string? WithdrawnSpecialistId = null);
 
 public static class ReferralQueues
 {
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerOptions.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
     public static Task SendReferralAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId), System.Text.Json.JsonSerializerOptions.Web), cancellationToken);
+        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId), Json), cancellationToken);
+
+    public static Task SendWithdrawalNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, string specialistId, CancellationToken cancellationToken) =>
+        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId, specialistId), Json), cancellationToken);
 }
