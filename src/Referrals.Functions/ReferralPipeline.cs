@@ -74,6 +74,8 @@ public static class ReferralPipeline
             .ValidateOnStart();
         services.AddSingleton<DerivedRowsSweep>();
         services.AddSingleton<ReferralErasure>();
+        services.AddSingleton<ClickRollup>();
+        services.AddSingleton<RetentionPurge>();
         return services;
     }
 
