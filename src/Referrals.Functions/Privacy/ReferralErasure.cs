@@ -33,7 +33,9 @@ public sealed partial class ReferralErasure(
     public const string WithdrawnReason = "Withdrawn; personal details erased.";
     public const string RetentionReason = "Personal details erased after the retention period.";
     public const string DuplicateReason = "Personal details erased with the referral this one repeated.";
+    private static readonly string[] OwnReasons = [WithdrawnReason, RetentionReason, DuplicateReason];
     private const int MaxTransaction = 100;
+    private const int MaxAttempts = 10;
 
     private sealed record Request(bool Withdraw, Actor Actor, string Action, string AuditReason, string HistoryReason);
 
@@ -62,9 +64,14 @@ public sealed partial class ReferralErasure(
             var (actions, withdrawnFrom) = Plan(referral, rows, request, guardKeys, now);
             try
             {
-                await referrals.SubmitTransactionAsync(actions.Take(MaxTransaction), cancellationToken);
+                // An erased stub with nothing left to change in its partition is not written again: only the
+                // sweep runs, so erasures racing each other do not keep invalidating each other's ETags.
+                if (referral.ErasedAt is null || actions.Count > 1)
+                {
+                    await referrals.SubmitTransactionAsync(actions.Take(MaxTransaction), cancellationToken);
+                }
             }
-            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < 5)
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < MaxAttempts)
             {
                 // Something changed the partition since we read it (a transition, a second eraser): read it again.
                 continue;
@@ -138,7 +145,7 @@ public sealed partial class ReferralErasure(
                 // Routing decisions (their exclusion rules give away state and treatment) and anything else unknown.
                 actions.Add(new(TableTransactionActionType.Delete, row, row.ETag));
             }
-            else if (!string.IsNullOrEmpty(row.GetString(nameof(HistoryEntity.Reason))))
+            else if (row.GetString(nameof(HistoryEntity.Reason)) is { Length: > 0 } text && !OwnReasons.Contains(text))
             {
                 // Reasons name specialists and decline reasons; status, time and actor stay.
                 var stripped = new TableEntity(row.PartitionKey, row.RowKey)
