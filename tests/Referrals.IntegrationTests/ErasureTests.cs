@@ -268,9 +268,24 @@ public partial class ErasureTests(PipelineFixture fixture)
         Assert.DoesNotContain(history, h => h.Reason.Contains("ticket", StringComparison.Ordinal));
         await WaitForMailAsync(m => m["subject"]!.ToString() == $"Referral {id} withdrawn" && m["to"]![0]!.ToString() == offer["to"]![0]!.ToString(), "the specialist's notice");
 
+        var view = (await http.GetFromJsonAsync<JsonObject>($"/api/ops/referrals/{id}/routing?code={TestKeys.Host}"))!;
+        Assert.Equal("operator", Assert.Single(view["audit"]!.AsArray())!["actor"]!.ToString());
+        Assert.NotNull(view["erasedAt"]);
+        Assert.Empty(view["decisions"]!.AsArray());
+
+        // The same person asking again is a new request, routed as any other: no claim of the erased one is left.
+        var again = await http.PostAsJsonAsync("/api/referrals", new
+        {
+            name = $"Olga{marker} Operator", email = $"operator-{marker}@example.com", state = "NY", treatment = "iv-ketamine-infusion",
+            consent = true, privacyAcknowledged = true, adult = true,
+        });
+        var newId = (await again.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.ToString();
+        Assert.NotEqual(id, newId);
+        await WaitForStatusAsync(newId, "Notified");
+
         // Erasing again is harmless: a second audit row, the first one kept, still one notice.
-        var again = await http.SendAsync(Erase(id, """{"reason":"Second request"}"""));
-        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var second = await http.SendAsync(Erase(id, """{"reason":"Second request"}"""));
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         var audits = (await Table(StorageNames.ReferralsTable).QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {id}")).ToListAsync())
             .Where(r => r.RowKey.StartsWith(ReferralErasure.AuditRowPrefix, StringComparison.Ordinal)).ToList();
         Assert.Equal(2, audits.Count);
