@@ -133,6 +133,21 @@ public class ErasurePendingWorkTests(LifecycleFixture fixture)
         await Erasure.EraseAsync(control, Actor.Operator, "test cleanup", CancellationToken.None);
     }
 
+    [Fact]
+    public async Task The_triage_link_of_an_erased_referral_shows_nothing()
+    {
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var id = await fixture.InsertReferralAsync(marker, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        var link = Services.GetRequiredService<ReferralLinks>().TriageUrl(id, 0);
+        Assert.Contains(marker, await fixture.Http.GetStringAsync(link), StringComparison.Ordinal);
+
+        Assert.True(await Erasure.EraseForRetentionAsync(id, CancellationToken.None));
+
+        var page = await fixture.Http.GetAsync(link);
+        Assert.Equal(System.Net.HttpStatusCode.Gone, page.StatusCode);
+        Assert.Contains("withdrawn or its details erased", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>Erases the referral while SendGrid is answering the first email about it, then lets the answer through.</summary>
     private sealed class EraseDuringSend(Func<Task> erase) : DelegatingHandler
     {

@@ -93,7 +93,12 @@ public sealed partial class ReferralErasure(
             }
 
             await sweep.DeleteAsync(referralId, guardKeys, cancellationToken);
-            await EraseDuplicatesAsync(referralId, request, cancellationToken);
+            if (request.Withdraw)
+            {
+                // Retention reaches duplicates on their own schedule; a withdrawal must not wait for it.
+                await EraseDuplicatesAsync(referralId, request, cancellationToken);
+            }
+
             await FinishAsync(referralId, cancellationToken);
             LogErased(referralId, request.Action, request.Actor);
             return true;
