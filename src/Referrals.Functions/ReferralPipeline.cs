@@ -87,7 +87,13 @@ public static class ReferralPipeline
         services.AddSingleton<IntakeService>();
         services.AddTransient<InterestForm>();
 
-        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section)
+            .Validate(r => new[] { r.PersonalData, r.EmailRecords, r.PoisonMessages, r.LinkClicks }.All(t => t > TimeSpan.Zero), "Every Retention period must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<DerivedRowsSweep>();
+        services.AddSingleton<ReferralErasure>();
+        services.AddSingleton<ClickRollup>();
+        services.AddSingleton<RetentionPurge>();
         return services;
     }
 

@@ -21,6 +21,7 @@ public class EmailContentTests
         EmailContent.OperatorSlaAlert(Referral, "ops@example.org", "sp-001", 1),
         EmailContent.UrgentAlert(Referral.Id, "ops@example.org", "https://x.test/api/review/referral?t=abc"),
         EmailContent.DuplicateNotice(Referral, "R-00000-11111", "https://x.test/api/withdraw?t=abc"),
+        EmailContent.SpecialistWithdrawn(Referral.Id, "dr@example.org", "Dr Who"),
     ];
 
     [Theory]
@@ -147,6 +148,18 @@ public class EmailContentTests
     }
 
     [Fact]
+    public void The_withdrawal_notice_names_the_reference_only_and_is_sent_once_per_referral()
+    {
+        var email = EmailContent.SpecialistWithdrawn(Referral.Id, "dr@example.org", "Dr Who");
+
+        Assert.Equal(EmailKind.SpecialistWithdrawn, email.Kind);
+        Assert.Equal($"Referral {Referral.Id} withdrawn", email.Subject);
+        Assert.Equal("SpecialistWithdrawn", email.LedgerKey);
+        Assert.Equal("dr@example.org", email.ToAddress);
+        Assert.DoesNotContain("http", email.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Templates_fail_loudly_when_a_value_is_missing()
     {
         Assert.Throws<KeyNotFoundException>(() => EmailTemplates.Render("TriageNotice", new Dictionary<string, string> { ["reference"] = "R-1" }));
@@ -158,7 +171,7 @@ public class EmailContentTests
         var names = typeof(EmailTemplates).Assembly.GetManifestResourceNames().Where(n => n.StartsWith("Templates/", StringComparison.Ordinal)).ToList();
         var templates = names.Where(n => n.EndsWith(".subject.txt", StringComparison.Ordinal)).Select(n => n["Templates/".Length..^".subject.txt".Length]).ToList();
 
-        Assert.Equal(8, templates.Count);
+        Assert.Equal(10, templates.Count); // a new kind adds its three files; none may go missing
         Assert.All(templates, t =>
         {
             Assert.Contains($"Templates/{t}.txt", names);

@@ -15,7 +15,7 @@ public class SendGridEventTests(PipelineFixture fixture)
 {
     private readonly HttpClient http = fixture.Http;
 
-    private static HttpRequestMessage Post(string payload, DateTimeOffset signedAt, bool sign = true, string? bodyOverride = null)
+    internal static HttpRequestMessage Post(string payload, DateTimeOffset signedAt, bool sign = true, string? bodyOverride = null)
     {
         var timestamp = signedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/sendgrid/events")
@@ -47,7 +47,7 @@ public class SendGridEventTests(PipelineFixture fixture)
         return (id, row!.ProviderMessageId!);
     }
 
-    private static string Events(string messageId, params (string EventId, string Event)[] events) =>
+    internal static string Events(string messageId, params (string EventId, string Event)[] events) =>
         new JsonArray(events.Select(e => (JsonNode)new JsonObject
         {
             ["email"] = "someone@example.com",

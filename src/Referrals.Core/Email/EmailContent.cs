@@ -72,6 +72,13 @@ public static class EmailContent
             ["reference"] = referralId, ["reviewUrl"] = reviewUrl,
         });
 
+    /// <summary>One per referral (only one specialist holds it at a time), so the ledger sends it once.</summary>
+    public static EmailMessage SpecialistWithdrawn(string referralId, string specialistEmail, string specialistName) =>
+        Build(EmailKind.SpecialistWithdrawn, nameof(EmailKind.SpecialistWithdrawn), specialistEmail, specialistName, nameof(EmailKind.SpecialistWithdrawn), new()
+        {
+            ["specialistName"] = specialistName, ["reference"] = referralId,
+        });
+
     private static EmailMessage Build(EmailKind kind, string template, string to, string? toName, string ledgerKey, Dictionary<string, string> values)
     {
         var (subject, text, html) = EmailTemplates.Render(template, values);

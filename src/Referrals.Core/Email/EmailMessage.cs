@@ -18,6 +18,9 @@ public enum EmailKind
 
     /// <summary>To a referral's owner when someone sent the form again for it: "we already have your request".</summary>
     DuplicateNotice,
+
+    /// <summary>To the specialist who held a referral the visitor withdrew: the reference only.</summary>
+    SpecialistWithdrawn,
 }
 
 /// <summary>An email ready to send. Subject and bodies carry the reference, never health details.</summary>

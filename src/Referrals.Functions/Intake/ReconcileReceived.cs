@@ -33,6 +33,11 @@ public sealed partial class ReconcileReceived(
         var requeued = 0;
         await foreach (var stuck in referrals.QueryAsync<ReferralEntity>(filter, cancellationToken: cancellationToken))
         {
+            if (stuck.IsErased)
+            {
+                continue; // erased under the retention policy: kept as a Received stub, never routed
+            }
+
             try
             {
                 if (!await intake.CompleteAsync(stuck, cancellationToken))

@@ -6,21 +6,21 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
+using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Intake;
 
 /// <summary>
-/// The visitor's signed link from their confirmation: withdraw the request and erase what they told us. GET asks to
-/// confirm; only POST acts. The reference, status and history stay (they hold no personal data) so a specialist's
-/// link answers "no longer assigned" instead of failing.
+/// The visitor's signed link from their confirmation: withdraw the request and erase what they told us (see
+/// ReferralErasure). GET asks to confirm; only POST acts. The reference, status and dates stay (they hold no personal
+/// data) so a specialist's link answers "no longer assigned" instead of failing.
 /// </summary>
 public sealed partial class WithdrawReferral(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     ReferralLinks links,
-    SpecialistDirectory directory,
-    TimeProvider clock,
+    ReferralErasure erasure,
     ILogger<WithdrawReferral> logger)
 {
     [Function(nameof(WithdrawReferral))]
@@ -42,8 +42,13 @@ public sealed partial class WithdrawReferral(
         }
 
         var referral = await referrals.FindReferralAsync(claims!.ReferralId, cancellationToken);
-        if (referral is null || referral.CurrentStatus == ReferralStatus.Withdrawn)
+        if (referral is null || referral.IsErased)
         {
+            if (isPost && referral is { SweepPending: true })
+            {
+                await erasure.EraseAsync(referral.PartitionKey, Actor.Visitor, VisitorReason, cancellationToken); // finish an interrupted erasure
+            }
+
             return Page(StatusCodes.Status200OK, "Already withdrawn", "Your request has been withdrawn and your details erased. Nothing more is needed.");
         }
 
@@ -55,40 +60,20 @@ public sealed partial class WithdrawReferral(
                 "/" + ReferralLinks.WithdrawPath, token!, "Withdraw and erase my details", nonce), nonce);
         }
 
-        var wasAssigned = referral.CurrentStatus is ReferralStatus.Routed or ReferralStatus.Notified ? referral.AssignedSpecialistId : null;
         try
         {
-            await referrals.TransitionAsync(referral, new StatusChange(ReferralStatus.Withdrawn, clock.GetUtcNow(), Actor.Visitor, "Withdrawn by the visitor; details erased."), Erase, cancellationToken);
+            await erasure.EraseAsync(referral.PartitionKey, Actor.Visitor, VisitorReason, cancellationToken);
         }
         catch (RequestFailedException e) when (e.IsConflict())
         {
             return Page(StatusCodes.Status409Conflict, "Please try again", "Your request changed while we were withdrawing it. Please open the link again.");
         }
 
-        if (wasAssigned is not null)
-        {
-            await directory.ReleaseOfferAsync(wasAssigned, cancellationToken);
-        }
-
         LogWithdrawn(referral.PartitionKey);
         return Page(StatusCodes.Status200OK, "Your request is withdrawn", "We have erased your details. If you need support, you can call or text 988 at any time.");
     }
 
-    private static void Erase(ReferralEntity r)
-    {
-        r.Name = "";
-        r.Email = "";
-        r.Phone = null;
-        r.Insurance = null;
-        r.Message = null;
-        r.Language = null;
-        r.State = "";
-        r.Treatment = "";
-        r.Urgent = false;
-        r.Topic = null;
-        r.SourcePost = null;
-        r.Utm = null;
-    }
+    private const string VisitorReason = "Withdrawn by the visitor through the link in their confirmation.";
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} withdrawn by the visitor; details erased")]
     private partial void LogWithdrawn(string referralId);

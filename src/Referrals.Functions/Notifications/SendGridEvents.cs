@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
+using Referrals.Functions.Privacy;
 using Referrals.Functions.Storage;
 using SendGrid.Helpers.EventWebhook;
 
@@ -32,6 +33,10 @@ public sealed partial class SendGridEvents(
     private static readonly string[] Recorded = ["delivered", "deferred", "bounce", "dropped", "blocked"];
     private static readonly string[] Unreachable = ["bounce", "dropped", "blocked"];
     private const int MaxBodyBytes = 1024 * 1024;
+
+    /// <summary>Delivery-event dedupe rows: in the email's referral partition, or in the holding partition when unmatched.</summary>
+    public const string EventRowPrefix = "event-";
+    public const string UnmatchedEventsPartition = "events-unmatched";
 
     [Function(nameof(SendGridEvents))]
     public async Task<IResult> Run(
@@ -112,35 +117,83 @@ public sealed partial class SendGridEvents(
             return false;
         }
 
-        try
-        {
-            // SendGrid delivers at least once: the event id is claimed, so a repeat changes nothing.
-            await ledger.AddEntityAsync(new TableEntity($"event-{eventId}", "") { ["Event"] = kind, ["MessageId"] = messageId }, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            return false;
-        }
-
+        // The event's dedupe row lives with the email it concerns, so erasing a referral finds and deletes it.
+        var eventKey = EventRowPrefix + Uri.EscapeDataString(eventId);
         var index = await ledger.GetEntityIfExistsAsync<TableEntity>(EmailLedgerEntity.MessageIndexKey(messageId), "", cancellationToken: cancellationToken);
         if (!index.HasValue)
         {
-            return true;
+            // Not one of ours, or its email was erased: held only to deduplicate, then purged with the email records.
+            return await ClaimEventAsync(UnmatchedEventsPartition, eventKey, kind, null, cancellationToken);
         }
 
         var referralId = index.Value!.GetString("ReferralId");
         var ledgerKey = index.Value.GetString("LedgerKey");
-        await ledger.UpdateEntityAsync(new TableEntity(referralId, ledgerKey) { ["LastEvent"] = kind, ["LastEventAt"] = clock.GetUtcNow() }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        if (!await ClaimEventAsync(referralId, eventKey, kind, ledgerKey, cancellationToken))
+        {
+            return false;
+        }
+
+        try
+        {
+            await ledger.UpdateEntityAsync(new TableEntity(referralId, ledgerKey) { ["LastEvent"] = kind, ["LastEventAt"] = clock.GetUtcNow() }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // The email's row was erased after the lookup; the check below takes the event row back too.
+        }
+
+        if (ledgerKey != nameof(EmailKind.SpecialistWithdrawn) && await referrals.IsErasedAsync(referralId, cancellationToken))
+        {
+            await ledger.DeleteIfPresentAsync(referralId, eventKey, ETag.All, CancellationToken.None);
+            return true;
+        }
+
         var toVisitor = ledgerKey.StartsWith(nameof(EmailKind.VisitorConfirmation), StringComparison.Ordinal)
             || ledgerKey.StartsWith(nameof(EmailKind.VisitorAccepted), StringComparison.Ordinal)
             || ledgerKey.StartsWith(nameof(EmailKind.DuplicateNotice), StringComparison.Ordinal);
         if (toVisitor && Unreachable.Contains(kind))
         {
-            await referrals.UpdateEntityAsync(new TableEntity(referralId, ReferralEntity.RowKeyValue) { ["VisitorUnreachable"] = true }, ETag.All, TableUpdateMode.Merge, cancellationToken);
-            LogUnreachable(referralId, kind);
+            await MarkUnreachableAsync(referralId, kind, cancellationToken);
         }
 
         return true;
+    }
+
+    /// <summary>SendGrid delivers at least once: the event id is claimed, so a repeat changes nothing.</summary>
+    private async Task<bool> ClaimEventAsync(string partitionKey, string eventKey, string kind, string? ledgerKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ledger.AddEntityAsync(new TableEntity(partitionKey, eventKey) { ["Event"] = kind, ["LedgerKey"] = ledgerKey, ["ReceivedAt"] = clock.GetUtcNow() }, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Only on the referral as read (its ETag), so the flag never lands on a stub erased meanwhile.</summary>
+    private async Task MarkUnreachableAsync(string referralId, string kind, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            if (await referrals.FindReferralAsync(referralId, cancellationToken) is not { IsErased: false } referral)
+            {
+                return;
+            }
+
+            try
+            {
+                await referrals.UpdateEntityAsync(new TableEntity(referralId, ReferralEntity.RowKeyValue) { ["VisitorUnreachable"] = true }, referral.ETag, TableUpdateMode.Merge, cancellationToken);
+                LogUnreachable(referralId, kind);
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // The referral moved on while we looked: read it again.
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SendGrid event post rejected: {Reason}")]

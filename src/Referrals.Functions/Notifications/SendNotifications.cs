@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Data.Tables;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
 using Referrals.Functions.Intake;
+using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 
@@ -22,6 +24,7 @@ public sealed partial class SendNotifications(
     SpecialistDirectory directory,
     EmailSender sender,
     IntakeGuards guards,
+    [FromKeyedServices(StorageNames.IntakeGuardsTable)] TableClient guardRows,
     IOptions<EmailOptions> options,
     IOptions<IntakeOptions> intakeOptions,
     IOptions<RoutingOptions> routingOptions,
@@ -44,16 +47,29 @@ public sealed partial class SendNotifications(
 
     private async Task SendAsync(ReferralMessage message, CancellationToken cancellationToken)
     {
+        // The withdrawal notice is about an erased referral, which no longer names its specialist: the message does.
         // The exception names no referral: a failure is logged next to the queue's name, which says urgent.
-        var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
-            ?? throw new InvalidOperationException("The referral named in the message does not exist.");
+        var referral = message.WithdrawnSpecialistId is null
+            ? await referrals.FindReferralAsync(message.ReferralId, cancellationToken) ?? throw new InvalidOperationException("The referral named in the message does not exist.")
+            : null;
+        if (referral is { IsErased: true })
+        {
+            LogErased(message.ReferralId);
+            return;
+        }
 
         try
         {
-            var emails = message.DuplicateId is { } duplicateId ? ComposeDuplicateNotice(referral, duplicateId) : await ComposeAsync(referral, cancellationToken);
+            var emails = referral is null ? await WithdrawalNoticeAsync(message, cancellationToken)
+                : message.DuplicateId is { } duplicateId ? ComposeDuplicateNotice(referral, duplicateId)
+                : await ComposeAsync(referral, cancellationToken);
             foreach (var email in emails)
             {
-                await SendOnceAsync(referral.PartitionKey, email, cancellationToken);
+                if (!await SendOnceAsync(message.ReferralId, email, cancellationToken))
+                {
+                    LogErased(message.ReferralId);
+                    return;
+                }
             }
         }
         catch (ComeBackLaterException later)
@@ -61,15 +77,15 @@ public sealed partial class SendNotifications(
             // Not a fault (a rate limit, or a claim held by another sender): come back then, without spending one of
             // the message's dequeue attempts. Queue visibility counts whole seconds: round up, never come back early.
             var wait = TimeSpan.FromSeconds(Math.Max(0, Math.Ceiling((later.At - clock.GetUtcNow()).TotalSeconds)));
-            await queues.Notifications(referral.Urgent).SendMessageAsync(
+            await queues.Notifications(referral?.Urgent == true).SendMessageAsync(
                 System.Text.Json.JsonSerializer.Serialize(message, System.Text.Json.JsonSerializerOptions.Web),
                 wait,
                 cancellationToken: cancellationToken);
-            LogComeBackLater(referral.PartitionKey, later.At);
+            LogComeBackLater(message.ReferralId, later.At);
             return;
         }
 
-        if (message.DuplicateId is null && referral.CurrentStatus == ReferralStatus.Routed)
+        if (message.DuplicateId is null && referral?.CurrentStatus == ReferralStatus.Routed)
         {
             await referrals.TransitionAsync(
                 referral,
@@ -83,15 +99,19 @@ public sealed partial class SendNotifications(
     /// The send ledger: a row is claimed before sending and completed after SendGrid's 202, so a redelivered message
     /// skips what was sent. A fresh claim means another invocation is sending right now; a stale one (its sender died
     /// mid-send) is taken over. The window left: SendGrid accepted but the completion write failed (see the README).
+    /// Every write here derives from the referral, so each is followed by an erasure check (see ErasureChecks); false
+    /// means the referral was erased meanwhile, what was written is taken back, and nothing more may be sent.
     /// </summary>
-    private async Task SendOnceAsync(string referralId, EmailMessage email, CancellationToken cancellationToken)
+    private async Task<bool> SendOnceAsync(string referralId, EmailMessage email, CancellationToken cancellationToken)
     {
+        // The withdrawal notice is the one email meant to go after an erasure.
+        var guarded = email.Kind != EmailKind.SpecialistWithdrawn;
         var now = clock.GetUtcNow();
         var existing = await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(referralId, email.LedgerKey, cancellationToken: cancellationToken);
         var row = existing.HasValue ? existing.Value! : new EmailLedgerEntity { PartitionKey = referralId, RowKey = email.LedgerKey };
         if (row.State is EmailLedgerEntity.Sent or EmailLedgerEntity.Suppressed)
         {
-            return;
+            return true;
         }
 
         if (row.State == EmailLedgerEntity.Claimed && row.ClaimedAt > now - ClaimTimeout)
@@ -103,9 +123,11 @@ public sealed partial class SendNotifications(
         // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
         // Counted once per email, not once per attempt.
         var suppressed = false;
+        string? counter = null;
         if (email.Kind is (EmailKind.VisitorConfirmation or EmailKind.DuplicateNotice) && !row.CapCounted)
         {
-            suppressed = !await guards.CountConfirmationAsync(IntakeKeys.Confirmation(intakeOptions.Value.Hash(), email.ToAddress), cancellationToken);
+            counter = IntakeKeys.Confirmation(intakeOptions.Value.Hash(), email.ToAddress);
+            suppressed = !await guards.CountConfirmationAsync(counter, cancellationToken);
             row.CapCounted = true;
         }
 
@@ -115,6 +137,12 @@ public sealed partial class SendNotifications(
             ? await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken)
             : await ledger.AddEntityAsync(row, cancellationToken);
         row.ETag = claim.Headers.ETag ?? row.ETag;
+        if (guarded && await referrals.IsErasedAsync(referralId, cancellationToken))
+        {
+            await UndoAsync(referralId, email.LedgerKey, null, counter);
+            return false;
+        }
+
         if (!suppressed)
         {
             try
@@ -131,13 +159,26 @@ public sealed partial class SendNotifications(
 
             row.State = EmailLedgerEntity.Sent;
             row.SentAt = clock.GetUtcNow();
-            await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
-            if (row.ProviderMessageId is { } messageId)
+            try
             {
-                // Delivery events name SendGrid's message id: index it to find this email again.
-                await ledger.UpsertEntityAsync(
-                    new TableEntity(EmailLedgerEntity.MessageIndexKey(messageId), "") { ["ReferralId"] = referralId, ["LedgerKey"] = email.LedgerKey },
-                    TableUpdateMode.Replace, cancellationToken);
+                await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
+                if (row.ProviderMessageId is { } messageId)
+                {
+                    // Delivery events name SendGrid's message id: index it to find this email again.
+                    await ledger.UpsertEntityAsync(
+                        new TableEntity(EmailLedgerEntity.MessageIndexKey(messageId), "") { ["ReferralId"] = referralId, ["LedgerKey"] = email.LedgerKey, ["At"] = row.SentAt },
+                        TableUpdateMode.Replace, cancellationToken);
+                }
+            }
+            catch (RequestFailedException e) when (guarded && e.Status == 404)
+            {
+                // The claim is gone: an erasure swept it while SendGrid had the email. The check below confirms it.
+            }
+
+            if (guarded && await referrals.IsErasedAsync(referralId, cancellationToken))
+            {
+                await UndoAsync(referralId, email.LedgerKey, row.ProviderMessageId, counter);
+                return false;
             }
         }
 
@@ -146,6 +187,33 @@ public sealed partial class SendNotifications(
             // The alert is not logged: its kind next to the reference would say the person is at risk. The ledger has it.
             LogSent(referralId, email.Kind, suppressed);
         }
+        return true;
+    }
+
+    /// <summary>Takes back what one send wrote for a referral erased meanwhile; the erasure may have deleted some of it already.</summary>
+    private async Task UndoAsync(string referralId, string ledgerKey, string? messageId, string? counterPartition)
+    {
+        await ledger.DeleteIfPresentAsync(referralId, ledgerKey, ETag.All, CancellationToken.None);
+        if (messageId is not null)
+        {
+            await ledger.DeleteIfPresentAsync(EmailLedgerEntity.MessageIndexKey(messageId), "", ETag.All, CancellationToken.None);
+        }
+
+        if (counterPartition is not null)
+        {
+            await guardRows.DeletePartitionAsync(counterPartition, CancellationToken.None);
+        }
+    }
+
+    private async Task<IReadOnlyList<EmailMessage>> WithdrawalNoticeAsync(ReferralMessage message, CancellationToken cancellationToken)
+    {
+        if (await directory.FindAsync(message.WithdrawnSpecialistId!, cancellationToken) is not { } specialist)
+        {
+            LogNoSpecialist(message.ReferralId, message.WithdrawnSpecialistId!);
+            return [];
+        }
+
+        return [EmailContent.SpecialistWithdrawn(message.ReferralId, specialist.Email, specialist.Name)];
     }
 
     /// <summary>Longer than one invocation's longest send: 2 attempts × 10 s timeout, backoff and a 10 s rate-limit wait.</summary>
@@ -212,6 +280,12 @@ public sealed partial class SendNotifications(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: notifications queued again for {At:u} (rate limit or a claim held elsewhere)")]
     private partial void LogComeBackLater(string referralId, DateTimeOffset at);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} is erased: nothing more is sent about it")]
+    private partial void LogErased(string referralId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: specialist {SpecialistId} is no longer in the directory; no withdrawal notice sent")]
+    private partial void LogNoSpecialist(string referralId, string specialistId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId}: {Kind} email done (suppressed by the daily cap: {Suppressed})")]
     private partial void LogSent(string referralId, EmailKind kind, bool suppressed);

@@ -4,12 +4,16 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Referrals.Core.Referrals;
+using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Operations;
 
-/// <summary>For operators: every routing decision of a referral (who was chosen and why; why not each other specialist) and its history.</summary>
+/// <summary>
+/// For operators: every routing decision of a referral (who was chosen and why; why not each other specialist), its
+/// history, and the audit of its erasure.
+/// </summary>
 public sealed class GetRoutingExplanation([FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals)
 {
     [Function(nameof(GetRoutingExplanation))]
@@ -38,11 +42,20 @@ public sealed class GetRoutingExplanation([FromKeyedServices(StorageNames.Referr
             });
         }
 
+        var audit = new List<object>();
+        var auditFilter = TableClient.CreateQueryFilter($"PartitionKey eq {id} and RowKey ge {ReferralErasure.AuditRowPrefix} and RowKey lt {ReferralErasure.AuditRowPrefix + "~"}");
+        await foreach (var row in referrals.QueryAsync<TableEntity>(auditFilter, cancellationToken: cancellationToken))
+        {
+            audit.Add(new { at = row.GetDateTimeOffset("At"), action = row.GetString("Action"), actor = row.GetString("Actor"), reason = row.GetString("Reason") });
+        }
+
         var history = await referrals.GetHistoryAsync(id, cancellationToken);
         return TypedResults.Ok(new
         {
             id,
             status = referral.Status,
+            erasedAt = referral.ErasedAt,
+            audit,
             assignedSpecialistId = referral.AssignedSpecialistId,
             duplicateOf = referral.DuplicateOf,
             visitor = referral.VisitorUnreachable ? "unreachable" : "reachable",

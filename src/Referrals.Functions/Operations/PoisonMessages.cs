@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
 using Referrals.Functions.Notifications;
+using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 
@@ -78,7 +79,7 @@ public sealed partial class PoisonMessages(
         switch (action)
         {
             case "replay":
-                if (referralId is not null && await referrals.FindReferralAsync(referralId, cancellationToken) is { CurrentStatus: ReferralStatus.Failed } failed)
+                if (referralId is not null && await referrals.FindReferralAsync(referralId, cancellationToken) is { CurrentStatus: ReferralStatus.Failed, IsErased: false } failed)
                 {
                     var back = Enum.Parse<ReferralStatus>(failed.StatusBeforeFailure ?? nameof(ReferralStatus.Received));
                     await referrals.TransitionAsync(failed, new StatusChange(back, clock.GetUtcNow(), Actor.Operator, $"Replayed onto {StorageNames.WithoutUrgency(queue)}."), null, cancellationToken);
@@ -101,12 +102,26 @@ public sealed partial class PoisonMessages(
     {
         var referralId = ReferralIdOf(body);
         var now = clock.GetUtcNow();
-        await parked.AddEntityAsync(
-            new TableEntity(queue, $"{now:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}") { ["Body"] = body, ["ReferralId"] = referralId, ["ParkedAt"] = now },
-            cancellationToken);
-        LogParked(StorageNames.WithoutUrgency(queue), referralId);
-        if (referralId is null || await referrals.FindReferralAsync(referralId, cancellationToken) is not { } referral)
+        var referral = referralId is null ? null : await referrals.FindReferralAsync(referralId, cancellationToken);
+        if (referral is { IsErased: true })
         {
+            // Nothing is left to do for an erased referral, and a parked row would name it again.
+            LogDroppedErased(StorageNames.WithoutUrgency(queue), referralId);
+            return;
+        }
+
+        var row = new TableEntity(queue, $"{now:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}") { ["Body"] = body, ["ReferralId"] = referralId, ["ParkedAt"] = now };
+        await parked.AddEntityAsync(row, cancellationToken);
+        LogParked(StorageNames.WithoutUrgency(queue), referralId);
+        if (referral is null)
+        {
+            return;
+        }
+
+        if (await referrals.IsErasedAsync(referral.PartitionKey, cancellationToken))
+        {
+            // Erased while we parked it: take the row back (see ErasureChecks).
+            await parked.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, ETag.All, CancellationToken.None);
             return;
         }
 
@@ -118,7 +133,7 @@ public sealed partial class PoisonMessages(
                 r => r.StatusBeforeFailure = before, cancellationToken);
         }
 
-        await AlertOnceAsync(referralId, queue, cancellationToken);
+        await AlertOnceAsync(referral.PartitionKey, queue, cancellationToken);
     }
 
     private async Task AlertOnceAsync(string referralId, string queue, CancellationToken cancellationToken)
@@ -131,6 +146,12 @@ public sealed partial class PoisonMessages(
         catch (RequestFailedException e) when (e.Status == 409)
         {
             return; // already alerted for this referral and queue
+        }
+
+        if (await referrals.IsErasedAsync(referralId, cancellationToken))
+        {
+            await ledger.DeleteIfPresentAsync(referralId, alert.LedgerKey, ETag.All, CancellationToken.None);
+            return;
         }
 
         try
@@ -160,6 +181,9 @@ public sealed partial class PoisonMessages(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Poison message from {Queue} parked (referral {ReferralId})")]
     private partial void LogParked(string queue, string? referralId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Poison message from {Queue} dropped: referral {ReferralId} is erased")]
+    private partial void LogDroppedErased(string queue, string? referralId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Parked message {Queue}/{Id}: {Action}")]
     private partial void LogResolved(string queue, string id, string action);

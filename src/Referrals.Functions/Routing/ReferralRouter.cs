@@ -68,13 +68,16 @@ public sealed partial class ReferralRouter(
             : new StatusChange(ReferralStatus.Routed, now, actor, $"{reason} Routed to specialist {chosen.Id}.".Trim());
         try
         {
+            // The decision row commits with the transition: after an erasure the ETag refuses both, so the
+            // decision (which gives away state and treatment) can never be written behind it.
+            var decisionRow = DecisionRow(referral.PartitionKey, referral.Assignment + 1, decision, chosen, explanation, now);
             await referrals.TransitionAsync(referral, change, r =>
             {
                 r.AssignedSpecialistId = chosen?.Id;
                 r.AssignedAt = chosen is null ? null : now;
                 r.Assignment++;
                 r.RoutingExplanation = explanation;
-            }, cancellationToken);
+            }, [decisionRow], cancellationToken);
         }
         catch
         {
@@ -86,7 +89,6 @@ public sealed partial class ReferralRouter(
             throw;
         }
 
-        await referrals.UpsertEntityAsync(DecisionRow(referral, decision, chosen, explanation, now), TableUpdateMode.Replace, cancellationToken);
         await queues.NotifyAsync(referral, cancellationToken);
         LogRouted(referral.PartitionKey, referral.Status, chosen?.Id, referral.Assignment);
         return referral.CurrentStatus;
@@ -111,8 +113,8 @@ public sealed partial class ReferralRouter(
             Enum.TryParse<VisitPreference>(referral.VisitPreference, out var visit) ? visit : VisitPreference.Either, referral.ExcludedIds);
 
     /// <summary>One row per routing decision in the referral's partition, for operators: who was chosen, and why not the others.</summary>
-    private static TableEntity DecisionRow(ReferralEntity referral, RoutingDecision? decision, Specialist? chosen, string explanation, DateTimeOffset at) =>
-        new(referral.PartitionKey, $"{DecisionRowPrefix}{referral.Assignment:D5}")
+    private static TableEntity DecisionRow(string referralId, int assignment, RoutingDecision? decision, Specialist? chosen, string explanation, DateTimeOffset at) =>
+        new(referralId, $"{DecisionRowPrefix}{assignment:D5}")
         {
             ["At"] = at,
             ["ChosenSpecialistId"] = chosen?.Id,

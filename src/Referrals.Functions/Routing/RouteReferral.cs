@@ -31,6 +31,11 @@ public sealed class RouteReferral(
         var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
             ?? throw new InvalidOperationException("The referral named in the message does not exist.");
 
+        if (referral.IsErased)
+        {
+            return; // withdrawn or erased while the message waited: nothing is routed or sent about it again
+        }
+
         if (referral.CurrentStatus == ReferralStatus.Received)
         {
             if (referral.Urgent)

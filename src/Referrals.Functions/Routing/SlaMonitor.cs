@@ -35,6 +35,11 @@ public sealed partial class SlaMonitor(
         var (reminded, rerouted) = (0, 0);
         await foreach (var referral in referrals.QueryAsync<ReferralEntity>(filter, cancellationToken: cancellationToken))
         {
+            if (referral.IsErased)
+            {
+                continue; // a stub erased under the retention policy keeps its status but waits for nobody
+            }
+
             // Each on its own clock (the query finds every referral due on either).
             if (referral.AssignedAt > now - sla.ReminderAfterFor(referral.Urgent))
             {

@@ -30,6 +30,11 @@ public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTabl
             return HtmlPage.Message(request.HttpContext, status, title, "Please use the link in your most recent email.");
         }
 
+        if (referral.IsErased)
+        {
+            return HtmlPage.Message(request.HttpContext, StatusCodes.Status410Gone, "Referral withdrawn", $"Referral {referral.PartitionKey} was withdrawn or its details erased. Nothing more is needed.");
+        }
+
         // Like a specialist's link, a triage link is bound to the triage it announced: once the referral has left
         // triage (withdrawn, assigned) or moved to another assignment, it shows nothing.
         if (referral.CurrentStatus != Core.Referrals.ReferralStatus.NeedsTriage || referral.Assignment != claims!.Assignment)

@@ -57,12 +57,21 @@ public sealed class ReferralEntity : ITableEntity
 
     /// <summary>
     /// Comma-separated IntakeGuards partition keys whose rows were derived from this referral's personal data (dedupe
-    /// and idempotency claims, the confirmation counter): erasure deletes those partitions and clears this.
+    /// and idempotency claims, confirmation and per-email counters): erasure deletes every row in them.
     /// </summary>
     public string? GuardKeys { get; set; }
 
     /// <summary>For a Duplicate stub: the live referral it repeated (operators only; never shown to the sender).</summary>
     public string? DuplicateOf { get; set; }
+    /// <summary>When the personal details were erased (withdrawal, an operator, or retention); the row is then an anonymous stub.</summary>
+    public DateTimeOffset? ErasedAt { get; set; }
+
+    /// <summary>Set with <see cref="ErasedAt"/> until every derived row elsewhere is deleted, so an interrupted erasure is finished later.</summary>
+    public bool SweepPending { get; set; }
+
+    /// <summary>Erased, or withdrawn before erasure existed: nothing may be sent about it or derived from it again.</summary>
+    [IgnoreDataMember]
+    public bool IsErased => ErasedAt is not null || Status == nameof(ReferralStatus.Withdrawn);
 
     [IgnoreDataMember]
     public IReadOnlySet<string> ExcludedIds => Excluded.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);

@@ -43,7 +43,14 @@ public static class ReferralTable
     /// Moves a referral to a new status and appends the history entry in one transaction. The ETag makes a concurrent
     /// writer fail with 412 instead of overwriting; the caller's queue retry then re-reads and decides again.
     /// </summary>
-    public static async Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, CancellationToken cancellationToken)
+    public static Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, CancellationToken cancellationToken) =>
+        TransitionAsync(table, referral, change, update, [], cancellationToken);
+
+    /// <summary>
+    /// As above, and upserts <paramref name="alongside"/> (rows of the same partition) in the same transaction, so a row
+    /// derived from the referral is never written after an erasure that the ETag would have refused.
+    /// </summary>
+    public static async Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, IReadOnlyList<ITableEntity> alongside, CancellationToken cancellationToken)
     {
         StatusTransitions.EnsureCanMove(referral.CurrentStatus, change.Status);
         referral.Status = change.Status.ToString();
@@ -53,6 +60,7 @@ public static class ReferralTable
             [
                 new TableTransactionAction(TableTransactionActionType.UpdateReplace, referral, referral.ETag),
                 new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, referral.HistoryCount, change)),
+                .. alongside.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)),
             ],
             cancellationToken);
     }

@@ -37,15 +37,25 @@ public static class StorageNames
 
 /// <summary>
 /// Queue messages carry ids only: a queue is no place for personal data. On the notification queue, a message with
-/// <see cref="DuplicateId"/> asks only for the notice to <see cref="ReferralId"/>'s owner that the form was sent again.
+/// <see cref="DuplicateId"/> asks only for the notice to <see cref="ReferralId"/>'s owner that the form was sent again;
+/// one with <see cref="WithdrawnSpecialistId"/> only for the notice to that specialist that the referral was withdrawn
+/// (the erased referral no longer names them).
 /// </summary>
-public sealed record ReferralMessage(string ReferralId, string? DuplicateId = null);
+public sealed record ReferralMessage(string ReferralId, string? DuplicateId = null, string? WithdrawnSpecialistId = null);
 
 public static class ReferralQueues
 {
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerOptions.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
     public static Task SendReferralAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId), System.Text.Json.JsonSerializerOptions.Web), cancellationToken);
+        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId), Json), cancellationToken);
 
     public static Task SendDuplicateNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string ownerId, string duplicateId, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(ownerId, duplicateId), System.Text.Json.JsonSerializerOptions.Web), cancellationToken);
+        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(ownerId, DuplicateId: duplicateId), Json), cancellationToken);
+
+    public static Task SendWithdrawalNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, string specialistId, CancellationToken cancellationToken) =>
+        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId, WithdrawnSpecialistId: specialistId), Json), cancellationToken);
 }

@@ -1,0 +1,259 @@
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Referrals.Core.Referrals;
+using Referrals.Core.Routing;
+using Referrals.Functions.Intake;
+using Referrals.Functions.Routing;
+using Referrals.Functions.Storage;
+
+namespace Referrals.Functions.Privacy;
+
+/// <summary>
+/// Erases a referral in one request: its row becomes an anonymous stub (reference, status, dates), history keeps
+/// status, time and actor without the reasons, routing decisions go, and every derived row in the other tables
+/// (email ledger, message index, delivery events, intake guards, parked messages) is deleted.
+/// Ordering: the stub is written first (ETag-guarded, with the audit row), so every writer that checks
+/// <see cref="ErasureChecks"/> after its own write sees it; the derived rows are deleted after. Everything here is
+/// idempotent: a second run, or two at once, end in the same stub.
+/// </summary>
+public sealed partial class ReferralErasure(
+    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
+    [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notificationQueue,
+    DerivedRowsSweep sweep,
+    SpecialistDirectory directory,
+    TimeProvider clock,
+    ILogger<ReferralErasure> logger)
+{
+    public const string AuditRowPrefix = "audit-";
+    public const string WithdrawnReason = "Withdrawn; personal details erased.";
+    public const string RetentionReason = "Personal details erased after the retention period.";
+    public const string DuplicateReason = "Personal details erased with the referral this one repeated.";
+    private static readonly string[] OwnReasons = [WithdrawnReason, RetentionReason, DuplicateReason];
+    private const int MaxTransaction = 100;
+    private const int MaxAttempts = 10;
+
+    private sealed record Request(bool Withdraw, Actor Actor, string Action, string AuditReason, string HistoryReason);
+
+    /// <summary>Withdraws the referral and erases it. False when no referral has this id.</summary>
+    /// <param name="reason">Kept in the audit row (with any of the referral's own values blanked), never in the history.</param>
+    public Task<bool> EraseAsync(string referralId, Actor actor, string reason, CancellationToken cancellationToken) =>
+        RunAsync(referralId, new Request(true, actor, "erase", reason, WithdrawnReason), cancellationToken);
+
+    /// <summary>Erases the personal details and keeps the status, so counts by status stay right. False when no referral has this id.</summary>
+    public Task<bool> EraseForRetentionAsync(string referralId, CancellationToken cancellationToken) =>
+        RunAsync(referralId, new Request(false, Actor.System, "retention-erase", "The retention period for personal details passed.", RetentionReason), cancellationToken);
+
+    private async Task<bool> RunAsync(string referralId, Request request, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var referral = await referrals.FindReferralAsync(referralId, cancellationToken);
+            if (referral is null)
+            {
+                return false;
+            }
+
+            var rows = await PartitionRowsAsync(referralId, cancellationToken);
+            var now = clock.GetUtcNow();
+            var guardKeys = referral.GuardKeys;
+            var (actions, withdrawnFrom) = Plan(referral, rows, request, guardKeys, now);
+            try
+            {
+                // An erased stub with nothing left to change in its partition is not written again: only the
+                // sweep runs, so erasures racing each other do not keep invalidating each other's ETags.
+                if (referral.ErasedAt is null || actions.Count > 1)
+                {
+                    await referrals.SubmitTransactionAsync(actions.Take(MaxTransaction), cancellationToken);
+                }
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < MaxAttempts)
+            {
+                // Something changed the partition since we read it (a transition, a second eraser): read it again.
+                continue;
+            }
+
+            foreach (var action in actions.Skip(MaxTransaction))
+            {
+                await ApplyAloneAsync(action, cancellationToken);
+            }
+
+            if (withdrawnFrom is { } specialistId)
+            {
+                // Queued before the sweep, so a crash in the sweep cannot lose it; it carries ids only.
+                await notificationQueue.SendWithdrawalNoticeAsync(referralId, specialistId, cancellationToken);
+                if (ReleasesCapacity(referral))
+                {
+                    await directory.ReleaseOfferAsync(specialistId, cancellationToken);
+                }
+            }
+
+            await sweep.DeleteAsync(referralId, guardKeys, cancellationToken);
+            if (request.Withdraw)
+            {
+                // Retention reaches duplicates on their own schedule; a withdrawal must not wait for it.
+                await EraseDuplicatesAsync(referralId, request, cancellationToken);
+            }
+
+            await FinishAsync(referralId, cancellationToken);
+            LogErased(referralId, request.Action, request.Actor);
+            return true;
+        }
+    }
+
+    private (List<TableTransactionAction> Actions, string? WithdrawnFrom) Plan(ReferralEntity referral, List<TableEntity> rows, Request request, string? guardKeys, DateTimeOffset now)
+    {
+        var current = referral.CurrentStatus;
+        var status = request.Withdraw ? ReferralStatus.Withdrawn : current;
+        if (status != current)
+        {
+            StatusTransitions.EnsureCanMove(current, status);
+        }
+
+        var firstErasure = referral.ErasedAt is null;
+        var historyCount = referral.HistoryCount;
+        var actions = new List<TableTransactionAction>();
+        var stub = new TableEntity(referral.PartitionKey, ReferralEntity.RowKeyValue)
+        {
+            [nameof(ReferralEntity.Status)] = status.ToString(),
+            [nameof(ReferralEntity.ReceivedAt)] = referral.ReceivedAt,
+            [nameof(ReferralEntity.ErasedAt)] = referral.ErasedAt ?? now,
+            [nameof(ReferralEntity.SweepPending)] = true,
+        };
+        if (guardKeys is not null)
+        {
+            // Kept on the stub only until the guard rows are deleted, so an interrupted erasure can finish them.
+            stub[nameof(ReferralEntity.GuardKeys)] = guardKeys;
+        }
+
+        if (status != current || (firstErasure && !request.Withdraw))
+        {
+            historyCount++;
+            actions.Add(new(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, historyCount, new StatusChange(status, now, request.Actor, request.HistoryReason))));
+        }
+
+        stub[nameof(ReferralEntity.HistoryCount)] = historyCount;
+        actions.Insert(0, new(TableTransactionActionType.UpdateReplace, stub, referral.ETag));
+        if (firstErasure || request.Actor == Actor.Operator)
+        {
+            actions.Add(new(TableTransactionActionType.Add, AuditRow(referral, request, now)));
+        }
+
+        foreach (var row in rows.Where(r => r.RowKey != ReferralEntity.RowKeyValue && !r.RowKey.StartsWith(AuditRowPrefix, StringComparison.Ordinal)))
+        {
+            if (!row.RowKey.StartsWith(HistoryEntity.RowKeyPrefix, StringComparison.Ordinal))
+            {
+                // Routing decisions (their exclusion rules give away state and treatment) and anything else unknown.
+                actions.Add(new(TableTransactionActionType.Delete, row, row.ETag));
+            }
+            else if (row.GetString(nameof(HistoryEntity.Reason)) is { Length: > 0 } text && !OwnReasons.Contains(text))
+            {
+                // Reasons name specialists and decline reasons; status, time and actor stay.
+                var stripped = new TableEntity(row.PartitionKey, row.RowKey)
+                {
+                    [nameof(HistoryEntity.Status)] = row.GetString(nameof(HistoryEntity.Status)),
+                    [nameof(HistoryEntity.At)] = row.GetDateTimeOffset(nameof(HistoryEntity.At)),
+                    [nameof(HistoryEntity.Actor)] = row.GetString(nameof(HistoryEntity.Actor)),
+                    [nameof(HistoryEntity.Reason)] = "",
+                };
+                actions.Add(new(TableTransactionActionType.UpdateReplace, stripped, row.ETag));
+            }
+        }
+
+        var withdrawnFrom = request.Withdraw && status != current && HeldBySpecialist(referral) ? referral.AssignedSpecialistId : null;
+        return (actions, withdrawnFrom);
+    }
+
+    /// <summary>Routed, Notified or Accepted (or one of those before a failure): a specialist has been told about it.</summary>
+    private static bool HeldBySpecialist(ReferralEntity referral) =>
+        referral.AssignedSpecialistId is not null && EffectiveStatus(referral) is ReferralStatus.Routed or ReferralStatus.Notified or ReferralStatus.Accepted;
+
+    /// <summary>As WithdrawReferral always did: an open offer gives its unit of capacity back; an accepted one keeps it.</summary>
+    private static bool ReleasesCapacity(ReferralEntity referral) => EffectiveStatus(referral) is ReferralStatus.Routed or ReferralStatus.Notified;
+
+    private static ReferralStatus EffectiveStatus(ReferralEntity referral) =>
+        referral.CurrentStatus == ReferralStatus.Failed
+            ? Enum.TryParse<ReferralStatus>(referral.StatusBeforeFailure, out var before) ? before : ReferralStatus.Received
+            : referral.CurrentStatus;
+
+    /// <summary>The audit row survives erasure: time, action, actor and reason, with the referral's own values blanked out of the reason.</summary>
+    private static TableEntity AuditRow(ReferralEntity referral, Request request, DateTimeOffset at) =>
+        new(referral.PartitionKey, $"{AuditRowPrefix}{at.UtcTicks:D19}-{Guid.NewGuid():N}")
+        {
+            ["At"] = at,
+            ["Action"] = request.Action,
+            ["Actor"] = request.Actor.ToString().ToLowerInvariant(),
+            ["Reason"] = AuditReasons.Scrub(request.AuditReason, referral),
+        };
+
+    private async Task<List<TableEntity>> PartitionRowsAsync(string referralId, CancellationToken cancellationToken)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in referrals.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {referralId}"), cancellationToken: cancellationToken))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>Past the first transaction's 100 rows (a very long history): one by one, ignoring what another eraser did first.</summary>
+    private async Task ApplyAloneAsync(TableTransactionAction action, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (action.ActionType == TableTransactionActionType.Delete)
+            {
+                await referrals.DeleteIfPresentAsync(action.Entity.PartitionKey, action.Entity.RowKey, ETag.All, cancellationToken);
+            }
+            else
+            {
+                await referrals.UpsertEntityAsync((TableEntity)action.Entity, TableUpdateMode.Replace, cancellationToken);
+            }
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 409)
+        {
+        }
+    }
+
+    /// <summary>A duplicate submission's stub (DuplicateOf) came from the same person: it is erased with the referral.</summary>
+    private async Task EraseDuplicatesAsync(string referralId, Request request, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {ReferralEntity.RowKeyValue} and DuplicateOf eq {referralId}");
+        await foreach (var duplicate in referrals.QueryAsync<TableEntity>(filter, select: [nameof(ITableEntity.PartitionKey)], cancellationToken: cancellationToken))
+        {
+            await RunAsync(duplicate.PartitionKey, request with { Withdraw = false, Action = request.Action + "-duplicate", HistoryReason = DuplicateReason }, cancellationToken);
+        }
+    }
+
+    /// <summary>Every derived row is gone: the stub drops the guard keys and the pending mark.</summary>
+    private async Task FinishAsync(string referralId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var found = await referrals.GetEntityIfExistsAsync<TableEntity>(referralId, ReferralEntity.RowKeyValue, cancellationToken: cancellationToken);
+            if (!found.HasValue || !(found.Value!.ContainsKey(nameof(ReferralEntity.GuardKeys)) || found.Value.ContainsKey(nameof(ReferralEntity.SweepPending))))
+            {
+                return;
+            }
+
+            var stub = found.Value;
+            stub.Remove(nameof(ReferralEntity.GuardKeys));
+            stub.Remove(nameof(ReferralEntity.SweepPending));
+            try
+            {
+                await referrals.UpdateEntityAsync(stub, stub.ETag, TableUpdateMode.Replace, cancellationToken);
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} erased ({Action} by {Actor})")]
+    private partial void LogErased(string referralId, string action, Actor actor);
+}

@@ -1,0 +1,190 @@
+using System.Globalization;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Referrals.Core.Referrals;
+using Referrals.Functions.Intake;
+using Referrals.Functions.Notifications;
+using Referrals.Functions.Storage;
+
+namespace Referrals.Functions.Privacy;
+
+/// <summary>
+/// Removes what has outlived its retention period. Every step is idempotent and safe beside another instance doing
+/// the same: deletes tolerate rows already gone and skip rows changed since they were read (ETags), erasure is
+/// ETag-guarded, and click summaries are added before raw rows go.
+/// </summary>
+public sealed partial class RetentionPurge(
+    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
+    [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
+    [FromKeyedServices(StorageNames.IntakeGuardsTable)] TableClient guards,
+    [FromKeyedServices(StorageNames.PoisonTable)] TableClient parked,
+    ReferralErasure erasure,
+    ClickRollup clicks,
+    IOptions<RetentionOptions> retention,
+    IOptions<IntakeOptions> intake,
+    TimeProvider clock,
+    ILogger<RetentionPurge> logger)
+{
+    public sealed record Result(int ReferralsErased, int GuardRows, int EmailRows, int ParkedRows, int ClickSummaries, int ClickRows);
+
+    public async Task<Result> PurgeAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var periods = retention.Value;
+        var rolled = await clicks.RollUpAsync(now - periods.LinkClicks, cancellationToken);
+        var result = new Result(
+            await EraseReferralsAsync(now - periods.PersonalData, cancellationToken),
+            await PurgeGuardsAsync(now, cancellationToken),
+            await PurgeEmailRecordsAsync(now - periods.EmailRecords, cancellationToken),
+            await PurgeParkedAsync(now - periods.PoisonMessages, cancellationToken),
+            rolled.Summaries,
+            rolled.RawRowsDeleted);
+        LogPurged(result.ReferralsErased, result.GuardRows, result.EmailRows, result.ParkedRows, result.ClickSummaries, result.ClickRows);
+        return result;
+    }
+
+    /// <summary>
+    /// Personal fields go PersonalData after the last activity (the last status change); the stub keeps its status.
+    /// Erasures left unfinished, and referrals withdrawn before erasure existed, are finished whatever their age.
+    /// </summary>
+    private async Task<int> EraseReferralsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var erased = 0;
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {ReferralEntity.RowKeyValue}");
+        string[] columns = [nameof(ITableEntity.PartitionKey), nameof(ReferralEntity.Status), nameof(ReferralEntity.ReceivedAt), nameof(ReferralEntity.ErasedAt), nameof(ReferralEntity.SweepPending)];
+        await foreach (var referral in referrals.QueryAsync<ReferralEntity>(filter, select: columns, cancellationToken: cancellationToken))
+        {
+            var due = referral.SweepPending
+                || (referral.ErasedAt is null && (referral.IsErased || (referral.ReceivedAt < cutoff && await LastActivityAsync(referral, cancellationToken) < cutoff)));
+            if (due && await erasure.EraseForRetentionAsync(referral.PartitionKey, cancellationToken))
+            {
+                erased++;
+            }
+        }
+
+        return erased;
+    }
+
+    private async Task<DateTimeOffset> LastActivityAsync(ReferralEntity referral, CancellationToken cancellationToken)
+    {
+        var last = referral.ReceivedAt;
+        foreach (var change in await referrals.GetHistoryAsync(referral.PartitionKey, cancellationToken))
+        {
+            last = change.At > last ? change.At : last;
+        }
+
+        return last;
+    }
+
+    /// <summary>Guard rows go once their own window has passed: rate-limit hours, daily counters, claims after the dedupe window.</summary>
+    private async Task<int> PurgeGuardsAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        await foreach (var row in guards.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
+        {
+            if (GuardExpiry(row) <= now && await guards.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken))
+            {
+                deleted++;
+            }
+        }
+
+        return deleted;
+    }
+
+    private DateTimeOffset? GuardExpiry(TableEntity row)
+    {
+        static DateTimeOffset? Parse(string text, string format) =>
+            DateTimeOffset.TryParseExact(text, format, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
+
+        if (row.PartitionKey.StartsWith("spam-", StringComparison.Ordinal))
+        {
+            // Spam counts per reason and day name nobody: operator statistics, kept as long as click statistics.
+            return Parse(row.RowKey, "yyyyMMdd")?.AddDays(1) + retention.Value.LinkClicks;
+        }
+
+        return Parse(row.RowKey, "yyyyMMddHH")?.AddHours(1)
+            ?? Parse(row.RowKey, "yyyyMMdd")?.AddDays(1)
+            ?? row.GetDateTimeOffset("ClaimedAt") + intake.Value.DedupeWindow;
+    }
+
+    /// <summary>
+    /// Message index and delivery-event rows go after EmailRecords. An email's own ledger row is what keeps it from
+    /// being sent twice, so while its referral lives only its SendGrid message id and delivery events are stripped;
+    /// the row itself goes with the referral's erasure (or after EmailRecords once the referral is erased).
+    /// </summary>
+    private async Task<int> PurgeEmailRecordsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var purged = 0;
+        var erasedPartitions = new Dictionary<string, bool>(StringComparer.Ordinal);
+        await foreach (var row in ledger.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
+        {
+            // Index rows (msg-…), unmatched and older event partitions, and event rows in a referral's partition.
+            var isEvent = row.RowKey.StartsWith(SendGridEvents.EventRowPrefix, StringComparison.Ordinal) || !ReferralId.IsWellFormed(row.PartitionKey);
+            var at = row.GetDateTimeOffset("At") ?? row.GetDateTimeOffset("ReceivedAt") ?? row.GetDateTimeOffset(nameof(EmailLedgerEntity.SentAt))
+                ?? row.GetDateTimeOffset(nameof(EmailLedgerEntity.ClaimedAt)) ?? row.Timestamp;
+            if (at >= cutoff)
+            {
+                continue;
+            }
+
+            if (!isEvent)
+            {
+                if (!erasedPartitions.TryGetValue(row.PartitionKey, out var erased))
+                {
+                    erasedPartitions[row.PartitionKey] = erased = await referrals.IsErasedAsync(row.PartitionKey, cancellationToken);
+                }
+
+                if (!erased)
+                {
+                    purged += await StripDeliveryDetailsAsync(row, cancellationToken) ? 1 : 0;
+                    continue;
+                }
+            }
+
+            purged += await ledger.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken) ? 1 : 0;
+        }
+
+        return purged;
+    }
+
+    private async Task<bool> StripDeliveryDetailsAsync(TableEntity row, CancellationToken cancellationToken)
+    {
+        string[] details = [nameof(EmailLedgerEntity.ProviderMessageId), nameof(EmailLedgerEntity.LastEvent), "LastEventAt"];
+        if (!details.Any(row.ContainsKey))
+        {
+            return false;
+        }
+
+        foreach (var detail in details)
+        {
+            row.Remove(detail);
+        }
+
+        try
+        {
+            await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            return false; // changed or gone since we read it: the next run looks again
+        }
+    }
+
+    private async Task<int> PurgeParkedAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        await foreach (var row in parked.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"ParkedAt lt {cutoff}"), cancellationToken: cancellationToken))
+        {
+            deleted += await parked.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken) ? 1 : 0;
+        }
+
+        return deleted;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention purge: {Referrals} referrals erased, {GuardRows} guard rows, {EmailRows} email records, {ParkedRows} parked messages, {ClickRows} raw clicks into {ClickSummaries} summaries")]
+    private partial void LogPurged(int referrals, int guardRows, int emailRows, int parkedRows, int clickSummaries, int clickRows);
+}
