@@ -45,7 +45,6 @@ await using var host = await DevHostApp.StartAsync([], new Dictionary<string, st
     ["Email:TriageAddress"] = "triage@clinic.test",
     ["Email:Resilience:MinimumThroughput"] = "100000",
     ["Routing:OperatorsAddress"] = "operators@clinic.test",
-    ["Intake:SecretKey"] = "bench-secret-key-0123456789-abcdefghij",
     ["Security:ActiveKeyId"] = "bench",
     ["Security:Keys:bench"] = "bench-secret-key-0123456789-abcdefghij",
     ["Intake:RateLimitPerHour"] = "10000",

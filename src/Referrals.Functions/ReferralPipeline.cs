@@ -76,7 +76,10 @@ public static class ReferralPipeline
             var security = sp.GetRequiredService<IOptions<SecurityOptions>>().Value;
             return new KeyRing(security.ActiveKeyId, security.Keys);
         });
-        services.AddSingleton(sp => new SignedLinks(sp.GetRequiredService<KeyRing>()));
+        services.AddSingleton<SignedLinks>();
+        services.AddSingleton<FormStamp>();
+        services.AddSingleton<ThanksToken>();
+        services.AddSingleton<KeyedHash>();
 
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations()
             .Validate(o => o.TrustedProxies.All(p => Web.ClientAddress.TryParseNetwork(p, out _)), "Intake:TrustedProxies must hold IP addresses or CIDR ranges (base address/prefix).")

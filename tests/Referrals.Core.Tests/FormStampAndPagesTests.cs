@@ -5,9 +5,14 @@ using Referrals.Core.Security;
 
 namespace Referrals.Core.Tests;
 
+internal static class TestRing
+{
+    public static KeyRing With(string id, string secret) => new(id, new Dictionary<string, string> { [id] = secret });
+}
+
 public class FormStampTests
 {
-    private static readonly FormStamp Stamp = new(Encoding.UTF8.GetBytes("a-test-key-that-is-long-enough-123"));
+    private static readonly FormStamp Stamp = new(TestRing.With("k1", "a-test-key-that-is-long-enough-123"));
     private static readonly DateTimeOffset Rendered = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan MinimumFillTime = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan Lifetime = TimeSpan.FromHours(2);
@@ -51,22 +56,31 @@ public class FormStampTests
     }
 
     [Fact]
-    public void A_genuine_stamp_from_before_stamps_had_ids_is_expired_not_forged()
+    public void A_stamp_from_before_key_ids_or_from_a_retired_key_comes_back_to_be_sent_again()
     {
-        var key = Encoding.UTF8.GetBytes("a-test-key-that-is-long-enough-123");
         var time = Rendered.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var signature = Convert.ToBase64String(System.Security.Cryptography.HMACSHA256.HashData(key, Encoding.ASCII.GetBytes("form-stamp:" + time)))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var retired = new FormStamp(TestRing.With("k0", "an-old-key-that-is-long-enough-789")).Create(Rendered);
 
-        Assert.Equal(StampCheck.Expired, Check($"{time}.{signature}", Rendered.AddSeconds(20)).Check);
+        Assert.Equal(StampCheck.Expired, Check($"{time}.signature", Rendered.AddSeconds(20)).Check);
+        Assert.Equal(StampCheck.Expired, Check($"{time}.id.signature", Rendered.AddSeconds(20)).Check);
+        Assert.Equal(StampCheck.Expired, Check(retired, Rendered.AddSeconds(20)).Check);
+    }
+
+    [Fact]
+    public void After_a_rotation_a_stamp_signed_with_the_previous_key_still_passes()
+    {
+        var rotated = new FormStamp(new KeyRing("k2", new Dictionary<string, string> { ["k2"] = "the-new-key-that-is-long-enough-000", ["k1"] = "a-test-key-that-is-long-enough-123" }));
+
+        Assert.Equal(StampCheck.Valid, rotated.Check(Stamp.Create(Rendered), Rendered.AddSeconds(20), MinimumFillTime, Lifetime).Check);
+        Assert.StartsWith("k2.", rotated.Create(Rendered));
     }
 
     [Theory]
     [InlineData(null)]
     [InlineData("")]
     [InlineData("1700000000000")]
-    [InlineData("1700000000000.forged")]
-    [InlineData("1700000000000.id.forged")]
+    [InlineData("k1.1700000000000.id.forged")]
+    [InlineData("k1.a.b.c.d")]
     public void Missing_or_forged_stamps_are_invalid(string? stamp)
     {
         Assert.Equal(StampCheck.Invalid, Check(stamp, Rendered).Check);
@@ -75,8 +89,8 @@ public class FormStampTests
     [Fact]
     public void Moving_the_time_back_breaks_the_signature()
     {
-        var genuine = Stamp.Create(Rendered);
-        var older = Rendered.AddMinutes(-10).ToUnixTimeMilliseconds() + genuine[genuine.IndexOf('.')..];
+        var parts = Stamp.Create(Rendered).Split('.');
+        var older = $"{parts[0]}.{Rendered.AddMinutes(-10).ToUnixTimeMilliseconds()}.{parts[2]}.{parts[3]}";
 
         Assert.Equal(StampCheck.Invalid, Check(older, Rendered.AddSeconds(1)).Check);
     }
@@ -86,13 +100,13 @@ public class FormStampTests
     {
         var parts = Stamp.Create(Rendered).Split('.');
 
-        Assert.Equal(StampCheck.Invalid, Check($"{parts[0]}.AAAAAAAAAAAAAAAA.{parts[2]}", Rendered.AddSeconds(20)).Check);
+        Assert.Equal(StampCheck.Invalid, Check($"{parts[0]}.{parts[1]}.AAAAAAAAAAAAAAAA.{parts[3]}", Rendered.AddSeconds(20)).Check);
     }
 
     [Fact]
-    public void A_stamp_from_another_key_is_invalid()
+    public void A_stamp_signed_with_another_secret_under_the_same_key_id_is_invalid()
     {
-        var other = new FormStamp(Encoding.UTF8.GetBytes("another-key-that-is-long-enough-456"));
+        var other = new FormStamp(TestRing.With("k1", "another-key-that-is-long-enough-456"));
 
         Assert.Equal(StampCheck.Invalid, Check(other.Create(Rendered), Rendered.AddSeconds(20)).Check);
     }
@@ -100,7 +114,7 @@ public class FormStampTests
 
 public class ThanksTokenTests
 {
-    private static readonly byte[] Key = Encoding.UTF8.GetBytes("a-test-key-that-is-long-enough-123");
+    private static readonly KeyRing Key = TestRing.With("k1", "a-test-key-that-is-long-enough-123");
     private static readonly ThanksToken Token = new(Key);
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
 
@@ -122,8 +136,9 @@ public class ThanksTokenTests
         var parts = token.Split('.');
 
         Assert.Null(Token.Read(token.Replace("R-7K3M9-QXD2A", "R-7K3M9-QXD2B"), Now));
-        Assert.Null(Token.Read($"{parts[0]}.1.{parts[2]}.{parts[3]}", Now));
-        Assert.Null(Token.Read($"{parts[0]}.{parts[1]}.{long.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) + 3600}.{parts[3]}", Now));
+        Assert.Null(Token.Read($"{parts[0]}.{parts[1]}.1.{parts[3]}.{parts[4]}", Now));
+        Assert.Null(Token.Read($"{parts[0]}.{parts[1]}.{parts[2]}.{long.Parse(parts[3], System.Globalization.CultureInfo.InvariantCulture) + 3600}.{parts[4]}", Now));
+        Assert.Null(Token.Read($"k9.{parts[1]}.{parts[2]}.{parts[3]}.{parts[4]}", Now));
         Assert.Null(Token.Read(null, Now));
         Assert.Null(Token.Read("R-7K3M9-QXD2A", Now));
     }
@@ -131,7 +146,7 @@ public class ThanksTokenTests
     [Fact]
     public void Neither_another_key_nor_a_form_stamp_passes_for_a_token()
     {
-        var other = new ThanksToken(Encoding.UTF8.GetBytes("another-key-that-is-long-enough-456"));
+        var other = new ThanksToken(TestRing.With("k1", "another-key-that-is-long-enough-456"));
         var stamp = new FormStamp(Key).Create(Now);
 
         Assert.Null(Token.Read(other.Create(new ThanksNote("R-7K3M9-QXD2A", true), Now.AddMinutes(15)), Now));

@@ -1,3 +1,4 @@
+using Referrals.Core.Security;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -39,7 +40,7 @@ public partial class ClientLimitTests(PipelineFixture fixture)
 
     private async Task<int?> RateCountAsync(string client)
     {
-        var hash = fixture.Host.Services.GetRequiredService<IOptions<IntakeOptions>>().Value.Hash();
+        var hash = fixture.Host.Services.GetRequiredService<KeyedHash>();
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {"rate-" + hash.Of("client", client)}");
         int? total = null;
         await foreach (var row in new TableClient(fixture.Azurite.ConnectionString, StorageNames.IntakeGuardsTable).QueryAsync<TableEntity>(filter))
@@ -117,9 +118,9 @@ public partial class ClientLimitTests(PipelineFixture fixture)
         Assert.InRange(over.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         var problem = await over.Content.ReadFromJsonAsync<JsonObject>();
         Assert.Equal(IntakeGuards.EmailLimitMessage, problem!["detail"]!.ToString());
-        var options = fixture.Host.Services.GetRequiredService<IOptions<IntakeOptions>>().Value;
+        var hash = fixture.Host.Services.GetRequiredService<KeyedHash>();
         var counter = new TableClient(fixture.Azurite.ConnectionString, StorageNames.IntakeGuardsTable)
-            .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {IntakeKeys.EmailLimit(options.Hash(), email)}"));
+            .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {IntakeKeys.EmailLimit(hash, email)}"));
         var rows = new List<TableEntity>();
         await foreach (var row in counter)
         {

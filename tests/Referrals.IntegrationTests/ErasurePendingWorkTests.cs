@@ -1,3 +1,4 @@
+using Referrals.Core.Security;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
@@ -197,7 +198,7 @@ public class ErasurePendingWorkTests(LifecycleFixture fixture)
         }
 
         Assert.Equal(["SpecialistWithdrawn"], index.Select(r => r.GetString("LedgerKey")));
-        var counter = IntakeKeys.Confirmation(Services.GetRequiredService<IOptions<IntakeOptions>>().Value.Hash(), visitor);
+        var counter = IntakeKeys.Confirmation(Services.GetRequiredService<KeyedHash>(), visitor);
         Assert.Empty(await PartitionAsync(fixture.Table(StorageNames.IntakeGuardsTable), counter));
         var stub = (await Referrals.FindReferralAsync(id, CancellationToken.None))!;
         Assert.Equal("Withdrawn", stub.Status);

@@ -28,7 +28,7 @@ public partial class ErasureTests(PipelineFixture fixture)
 
     private TableClient Table(string name) => new(fixture.Azurite.ConnectionString, name);
 
-    private KeyedHash Hash => fixture.Host.Services.GetRequiredService<IOptions<IntakeOptions>>().Value.Hash();
+    private KeyedHash Hash => fixture.Host.Services.GetRequiredService<KeyedHash>();
 
     private async Task<List<JsonObject>> MailsAsync() =>
         (await http.GetFromJsonAsync<JsonArray>("/mail/messages"))!.Select(m => m!.AsObject()).ToList();

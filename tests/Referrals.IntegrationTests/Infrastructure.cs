@@ -174,7 +174,6 @@ public sealed class PipelineFixture : IAsyncLifetime
         // Tests share the specialists and leave many offers unanswered; the bound is tested on its own directory.
         ["Routing:MaxOpenOffers"] = "500",
         ["Directory:SpecialistsFile"] = RoomyDirectory.Value,
-        ["Intake:SecretKey"] = "integration-test-secret-key-0123456789",
         ["Security:ActiveKeyId"] = TestKeys.SigningKeyId,
         [$"Security:Keys:{TestKeys.SigningKeyId}"] = TestKeys.SigningSecret,
         ["Intake:MinimumFillTime"] = MinimumFillTime.ToString(),

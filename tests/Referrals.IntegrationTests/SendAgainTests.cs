@@ -1,3 +1,4 @@
+using Referrals.Core.Security;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -91,7 +92,7 @@ public partial class SendAgainTests(PipelineFixture fixture)
     [Fact]
     public async Task A_form_sent_after_the_stamp_expired_comes_back_with_the_values_and_a_note()
     {
-        var old = fixture.Host.Services.GetRequiredService<IOptions<IntakeOptions>>().Value.Stamp().Create(DateTimeOffset.UtcNow.AddHours(-3));
+        var old = fixture.Host.Services.GetRequiredService<FormStamp>().Create(DateTimeOffset.UtcNow.AddHours(-3));
         var email = NewEmail();
 
         var response = await PostFormAsync(Fields(old, email));

@@ -22,48 +22,58 @@ public enum StampCheck
 public sealed record StampResult(StampCheck Check, string? Id = null);
 
 /// <summary>
-/// The form's signed render time and a random id. People take seconds to fill the form; bots post at once. The HMAC
-/// stops a bot from simply writing an old time into the field; the id binds the stamp to one submission.
+/// The form's signed render time and a random id, under a key id. People take seconds to fill the form; bots post at
+/// once. The HMAC stops a bot from simply writing an old time into the field; the id binds the stamp to one submission.
 /// </summary>
-public sealed class FormStamp(byte[] key)
+public sealed class FormStamp(KeyRing keys)
 {
     public string Create(DateTimeOffset renderedAt)
     {
         var time = renderedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-        var payload = $"{time}.{Base64Url(RandomNumberGenerator.GetBytes(12))}";
-        return $"{payload}.{Sign(payload)}";
+        var payload = $"{keys.ActiveKeyId}.{time}.{Base64Url(RandomNumberGenerator.GetBytes(12))}";
+        return $"{payload}.{Sign(keys.Active(KeyPurpose.FormStamp), payload)}";
     }
 
     public StampResult Check(string? stamp, DateTimeOffset now, TimeSpan minimumFillTime, TimeSpan lifetime)
     {
         var parts = stamp?.Split('.');
-        if (parts is not ({ Length: 3 } or { Length: 2 })
-            || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var millis)
-            || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(string.Join('.', parts[..^1]))), Encoding.ASCII.GetBytes(parts[^1])))
+        if (parts is not ({ Length: 4 } or { Length: 3 } or { Length: 2 }))
         {
             return new StampResult(StampCheck.Invalid);
         }
 
-        if (parts.Length == 2)
+        if (parts.Length < 4 || keys.Find(parts[0], KeyPurpose.FormStamp) is not { } key)
         {
-            // Our own stamp from before stamps had ids (a form left open over a release): ask to send again.
+            // A form shown before this release, or signed with a key since retired (a form left open over a
+            // rotation): a person may be behind it, so it comes back to be sent again; nothing is stored.
             return new StampResult(StampCheck.Expired);
+        }
+
+        if (!long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var millis)
+            || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(key, string.Join('.', parts[..3]))), Encoding.ASCII.GetBytes(parts[3])))
+        {
+            return new StampResult(StampCheck.Invalid);
         }
 
         // Only our instances can sign, so a time ahead of ours is clock skew between them, not forgery.
         var age = now - DateTimeOffset.FromUnixTimeMilliseconds(millis);
         var check = age < minimumFillTime ? StampCheck.TooFast : age > lifetime ? StampCheck.Expired : StampCheck.Valid;
-        return new StampResult(check, parts[1]);
+        return new StampResult(check, parts[2]);
     }
 
-    private string Sign(string value) => Base64Url(HMACSHA256.HashData(key, Encoding.ASCII.GetBytes("form-stamp:" + value)));
+    private static string Sign(byte[] key, string value) => Base64Url(HMACSHA256.HashData(key, Encoding.ASCII.GetBytes(value)));
 
     internal static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
 
-/// <summary>Keyed hashes for values we must match later but need not read back (client addresses, dedupe keys).</summary>
-public sealed class KeyedHash(byte[] key)
+/// <summary>
+/// Keyed hashes for values we must match later but need not read back (client addresses, dedupe keys), under the
+/// active key: a rotation starts the windows they guard afresh (README: "Keys").
+/// </summary>
+public sealed class KeyedHash(KeyRing keys)
 {
+    private readonly byte[] key = keys.Active(KeyPurpose.KeyedHash);
+
     public string Of(string purpose, string value) =>
         Convert.ToHexString(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(purpose + ":" + value)))[..32].ToLowerInvariant();
 }

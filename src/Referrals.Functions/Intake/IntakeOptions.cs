@@ -1,15 +1,10 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text;
-using Referrals.Core.Security;
 
 namespace Referrals.Functions.Intake;
 
 public sealed class IntakeOptions
 {
     public const string Section = "Intake";
-
-    /// <summary>Signs form stamps and the thank-you cookie, and keys the hashes of client addresses and emails. Keep it secret; 32+ characters.</summary>
-    [Required, MinLength(32)] public string SecretKey { get; set; } = "";
 
     /// <summary>A form sent sooner than this after it was shown comes back with a note to check and send again.</summary>
     public TimeSpan MinimumFillTime { get; set; } = TimeSpan.FromSeconds(3);
@@ -47,10 +42,4 @@ public sealed class IntakeOptions
 
     /// <summary>How long the thank-you page can show the reference (and crisis resources) the form post left it.</summary>
     public static readonly TimeSpan ThanksLifetime = TimeSpan.FromMinutes(15);
-
-    public FormStamp Stamp() => new(Encoding.UTF8.GetBytes(SecretKey));
-
-    public KeyedHash Hash() => new(Encoding.UTF8.GetBytes(SecretKey));
-
-    public ThanksToken Thanks() => new(Encoding.UTF8.GetBytes(SecretKey));
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Referrals;
+using Referrals.Core.Security;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Intake;
@@ -35,6 +36,7 @@ public sealed partial class IntakeService(
     PipelineQueues queues,
     IntakeMetrics metrics,
     IntakeGuards guards,
+    KeyedHash hash,
     IOptions<IntakeOptions> options,
     TimeProvider clock,
     ILogger<IntakeService> logger)
@@ -43,7 +45,6 @@ public sealed partial class IntakeService(
     /// <param name="idempotencyKey">The client's Idempotency-Key, or the form stamp's id; null for none.</param>
     public async Task<IntakeOutcome> SubmitAsync(ValidReferral valid, string clientHash, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        var hash = options.Value.Hash();
         var now = clock.GetUtcNow();
         var referral = ReferralEntity.From(ReferralId.New(), valid, now);
         var submission = IntakeKeys.Submission(hash, referral);
@@ -114,7 +115,7 @@ public sealed partial class IntakeService(
         }
 
         var claimed = await ClaimAsync(referral, IntakeKeys.Find(referral.GuardKeys, IntakeKeys.IdempotencyPrefix),
-            IntakeKeys.Submission(options.Value.Hash(), referral), stale: null, cancellationToken);
+            IntakeKeys.Submission(hash, referral), stale: null, cancellationToken);
         if (claimed.Kind == ClaimKind.Ours)
         {
             return true;
@@ -162,7 +163,7 @@ public sealed partial class IntakeService(
             }
         }
 
-        var dedupe = IntakeKeys.Dedupe(options.Value.Hash(), referral);
+        var dedupe = IntakeKeys.Dedupe(hash, referral);
         IntakeGuards.Claim? expired = null;
         while (await guards.TryClaimAsync(dedupe, id, null, referral.ReceivedAt, expired, cancellationToken) is { } held && held.ReferralId != id)
         {

@@ -3,11 +3,12 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
+using Referrals.Core.Security;
 
 namespace Referrals.Functions.Intake;
 
 /// <summary>The interest form and the thank-you page.</summary>
-public sealed class InterestForm(IOptions<IntakeOptions> options, TimeProvider clock)
+public sealed class InterestForm(FormStamp stamps, ThanksToken thanks, TimeProvider clock)
 {
     public const string FormPath = "/api/interest";
     public const string ThanksPath = "/api/interest/thanks";
@@ -42,7 +43,7 @@ public sealed class InterestForm(IOptions<IntakeOptions> options, TimeProvider c
     [Function("InterestThanks")]
     public IResult Thanks([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "interest/thanks")] HttpRequest request)
     {
-        var note = ThanksCookie.Read(request, options.Value.Thanks(), clock.GetUtcNow());
+        var note = ThanksCookie.Read(request, thanks, clock.GetUtcNow());
         var nonce = HtmlPage.NewNonce();
         return HtmlPage.Respond(request.HttpContext, InterestPages.RenderThanks(note?.Reference, note?.Urgent == true, nonce), nonce);
     }
@@ -55,7 +56,7 @@ public sealed class InterestForm(IOptions<IntakeOptions> options, TimeProvider c
         FormNotice? notice = null, string? stamp = null)
     {
         var nonce = HtmlPage.NewNonce();
-        stamp ??= options.Value.Stamp().Create(clock.GetUtcNow());
+        stamp ??= stamps.Create(clock.GetUtcNow());
         return HtmlPage.Respond(context, InterestPages.RenderForm(new FormModel(values, errors, stamp, nonce, PostPath, notice)), nonce, statusCode);
     }
 

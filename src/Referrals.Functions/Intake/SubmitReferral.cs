@@ -22,6 +22,9 @@ public sealed partial class SubmitReferral(
     IntakeService intake,
     IntakeGuards guards,
     InterestForm form,
+    FormStamp stamps,
+    ThanksToken thanks,
+    KeyedHash hash,
     IOptions<IntakeOptions> options,
     TimeProvider clock,
     ILogger<SubmitReferral> logger)
@@ -72,7 +75,7 @@ public sealed partial class SubmitReferral(
         }
 
         var now = clock.GetUtcNow();
-        var stamp = posted.Stamp is null && !isForm ? null : options.Value.Stamp().Check(posted.Stamp, now, options.Value.MinimumFillTime, options.Value.StampLifetime);
+        var stamp = posted.Stamp is null && !isForm ? null : stamps.Check(posted.Stamp, now, options.Value.MinimumFillTime, options.Value.StampLifetime);
         if (!string.IsNullOrEmpty(posted.Website) || stamp?.Check == StampCheck.Invalid)
         {
             // Only a filled honeypot or a forged stamp: look like success to the sender; nothing is stored, routed or emailed.
@@ -100,7 +103,6 @@ public sealed partial class SubmitReferral(
                     "The form was sent too soon after it was shown, or too long after. Load the form again if it is old, wait a few seconds and send again.");
         }
 
-        var hash = options.Value.Hash();
         var clientHash = hash.Of("client", Web.ClientAddress.RateKey(request.HttpContext, options.Value));
         var rate = await guards.CountSubmissionAsync(clientHash, cancellationToken);
         if (!rate.Allowed)
@@ -126,7 +128,7 @@ public sealed partial class SubmitReferral(
         switch (result.Result)
         {
             case IntakeResult.Accepted when isForm:
-                ThanksCookie.Set(request.HttpContext, options.Value.Thanks(), new ThanksNote(result.ReferralId!, valid.Urgent), now);
+                ThanksCookie.Set(request.HttpContext, thanks, new ThanksNote(result.ReferralId!, valid.Urgent), now);
                 return new SeeOther(InterestForm.ThanksPath);
             case IntakeResult.Accepted:
                 return AcceptedJson(result.ReferralId!);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
+using Referrals.Core.Security;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
@@ -26,7 +27,7 @@ public sealed partial class SendNotifications(
     IntakeGuards guards,
     [FromKeyedServices(StorageNames.IntakeGuardsTable)] TableClient guardRows,
     IOptions<EmailOptions> options,
-    IOptions<IntakeOptions> intakeOptions,
+    KeyedHash hash,
     IOptions<RoutingOptions> routingOptions,
     ReferralLinks links,
     TimeProvider clock,
@@ -126,7 +127,7 @@ public sealed partial class SendNotifications(
         string? counter = null;
         if (email.Kind is (EmailKind.VisitorConfirmation or EmailKind.DuplicateNotice) && !row.CapCounted)
         {
-            counter = IntakeKeys.Confirmation(intakeOptions.Value.Hash(), email.ToAddress);
+            counter = IntakeKeys.Confirmation(hash, email.ToAddress);
             suppressed = !await guards.CountConfirmationAsync(counter, cancellationToken);
             row.CapCounted = true;
         }
