@@ -120,7 +120,7 @@ public partial class BrowserTests(PipelineFixture fixture, BrowserFixture browse
             ViewportSize = new ViewportSize { Width = 390, Height = 844 },
             IsMobile = true,
             BypassCSP = true, // for axe
-            ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = $"2001:db8::c:{Random.Shared.Next(65535):x}" },
+            ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = $"2001:db8:c0:{Random.Shared.Next(1, 65535):x}::1" },
         });
         var page = await context.NewPageAsync();
         await page.GotoAsync("api/interest?topic=iv-ketamine-infusion");

@@ -124,7 +124,7 @@ public class CrashTests(PipelineFixture fixture)
         var cases = new List<Case>();
         var client = 0;
         Case NewCase(string name, string? ownerId = null, string? email = null) =>
-            new(name, email ?? $"crash-{Guid.NewGuid():N}@example.com", $"2001:db8::dead:{Interlocked.Increment(ref client):x}", Guid.NewGuid().ToString(), ownerId);
+            new(name, email ?? $"crash-{Guid.NewGuid():N}@example.com", $"2001:db8:dead:{Interlocked.Increment(ref client):x}::1", Guid.NewGuid().ToString(), ownerId);
 
         // A new submission has 7 storage requests (rate limit read and write, key lookup, insert, key claim, dedupe
         // claim, queue); a repeat of a live referral has 10 (the dedupe claim is read, then its owner, then the
@@ -262,7 +262,7 @@ public class CrashTests(PipelineFixture fixture)
                 },
                 status => status == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the DevHost process to serve");
 
-            var cases = Enumerable.Range(0, 100).Select(i => new Case($"burst {i}", $"kill-{Guid.NewGuid():N}@example.com", $"2001:db8::beef:{i + 1:x}", Guid.NewGuid().ToString(), null)).ToList();
+            var cases = Enumerable.Range(0, 100).Select(i => new Case($"burst {i}", $"kill-{Guid.NewGuid():N}@example.com", $"2001:db8:beef:{i + 1:x}::1", Guid.NewGuid().ToString(), null)).ToList();
             var before = new ConcurrentDictionary<Case, string>();
             using var inFlight = new SemaphoreSlim(6);
             await Task.WhenAll(cases.Select(async c =>

@@ -37,7 +37,7 @@ public partial class ErasureTests(PipelineFixture fixture)
         (await Eventually.UntilAsync(async () => (await MailsAsync()).FirstOrDefault(match), m => m is not null, TimeSpan.FromSeconds(20), what))!;
 
     private Task<JsonObject?> WaitForStatusAsync(string id, string status) =>
-        Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"), s => s!["status"]!.ToString() == status, TimeSpan.FromSeconds(20), $"{id} to be {status}");
+        Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)), s => s!["status"]!.ToString() == status, TimeSpan.FromSeconds(20), $"{id} to be {status}");
 
     private static string TokenOf(string url) => Uri.UnescapeDataString(url[(url.IndexOf("t=", StringComparison.Ordinal) + 2)..]);
 
@@ -241,7 +241,7 @@ public partial class ErasureTests(PipelineFixture fixture)
             Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         }
 
-        Assert.Equal("Notified", (await http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"))!["status"]!.ToString());
+        Assert.Equal("Notified", (await http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)))!["status"]!.ToString());
         var unknown = await http.SendAsync(Erase("R-00000-00000", """{"reason":"test"}"""));
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);

@@ -24,7 +24,7 @@ public class RepeatSubmissionTests(PipelineFixture fixture)
 
     private static string NewEmail() => $"repeat-{Guid.NewGuid():N}@example.com";
 
-    private static string NewClient() => $"2001:db8::e:{Random.Shared.Next(1, 65535):x}:{Random.Shared.Next(1, 65535):x}";
+    private static string NewClient() => $"2001:db8:e{Random.Shared.Next(0, 0xfff):x}:{Random.Shared.Next(1, 65535):x}::1"; // a /64 of its own: IPv6 clients are limited per /64
 
     private Task<HttpResponseMessage> PostAsync(object body, string? client = null, string? key = null)
     {

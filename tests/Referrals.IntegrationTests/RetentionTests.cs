@@ -113,7 +113,7 @@ public class RetentionTests(LifecycleFixture fixture)
             name = "Rita Records", email = visitor, state = "IL", treatment = "oral-ketamine", consent = true, privacyAcknowledged = true, adult = true,
         });
         var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.ToString();
-        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>($"/api/referrals/{id}"), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
+        await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
         var ledger = fixture.Table(StorageNames.EmailLedgerTable);
         var confirmation = (await ledger.GetEntityAsync<EmailLedgerEntity>(id, "VisitorConfirmation")).Value;
         var matched = Guid.NewGuid().ToString("N");

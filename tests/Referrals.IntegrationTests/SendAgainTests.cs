@@ -22,7 +22,7 @@ public partial class SendAgainTests(PipelineFixture fixture)
 
     private static string NewEmail() => $"again-{Guid.NewGuid():N}@example.com";
 
-    private static string NewClient() => $"2001:db8::a:{Random.Shared.Next(1, 65535):x}:{Random.Shared.Next(1, 65535):x}";
+    private static string NewClient() => $"2001:db8:a{Random.Shared.Next(0, 0xfff):x}:{Random.Shared.Next(1, 65535):x}::1"; // a /64 of its own
 
     private static Dictionary<string, string> Fields(string stamp, string email, string name = "Sam Again") => new()
     {
