@@ -221,7 +221,8 @@ public class RepeatSubmissionTests(PipelineFixture fixture)
         }));
         var cookie = post.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
         var value = cookie["referral-thanks=".Length..];
-        var parts = value.Split('.');
+        var parts = value.Split('.')[1..]; // after the key id: reference, urgent flag, expiry, signature
+        var keyId = value.Split('.')[0];
         var otherReference = ReferralId.New();
         using var client = IntakeTests.CookielessClient(fixture);
 
@@ -235,10 +236,11 @@ public class RepeatSubmissionTests(PipelineFixture fixture)
         Assert.Contains(parts[0], await ThanksWith(value)); // the genuine cookie works
         foreach (var tampered in new[]
         {
-            $"{otherReference}.{parts[1]}.{parts[2]}.{parts[3]}",
-            $"{parts[0]}.0.{parts[2]}.{parts[3]}",
-            $"{parts[0]}.{parts[1]}.{long.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) + 86400}.{parts[3]}",
-            $"{parts[0]}.{parts[1]}.{parts[2]}.{parts[3][..^2]}xx",
+            $"{keyId}.{otherReference}.{parts[1]}.{parts[2]}.{parts[3]}",
+            $"{keyId}.{parts[0]}.0.{parts[2]}.{parts[3]}",
+            $"{keyId}.{parts[0]}.{parts[1]}.{long.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) + 86400}.{parts[3]}",
+            $"{keyId}.{parts[0]}.{parts[1]}.{parts[2]}.{parts[3][..^2]}xx",
+            $"retired.{parts[0]}.{parts[1]}.{parts[2]}.{parts[3]}",
         })
         {
             var page = await ThanksWith(tampered);

@@ -195,7 +195,7 @@ public static class InterestPages
 
         if (reference is not null)
         {
-            html.Append("<p>Your reference is <span class=\"reference\">").Append(E(reference)).Append("</span>. We have also emailed it to you.</p>");
+            html.Append("<p>Your reference is <span class=\"reference\">").Append(E(reference)).Append("</span>. Please keep it. Our emails about your request go to the address you gave.</p>");
         }
 
         html.Append("""

@@ -36,20 +36,11 @@ public sealed class FormStamp(KeyRing keys)
 
     public StampResult Check(string? stamp, DateTimeOffset now, TimeSpan minimumFillTime, TimeSpan lifetime)
     {
+        // A key leaves the ring long after the last stamp it signed expired (README: "Keys"), so a stamp naming a key
+        // the ring does not hold is forged, like one whose signature does not match.
         var parts = stamp?.Split('.');
-        if (parts is not ({ Length: 4 } or { Length: 3 } or { Length: 2 }))
-        {
-            return new StampResult(StampCheck.Invalid);
-        }
-
-        if (parts.Length < 4 || keys.Find(parts[0], KeyPurpose.FormStamp) is not { } key)
-        {
-            // A form shown before this release, or signed with a key since retired (a form left open over a
-            // rotation): a person may be behind it, so it comes back to be sent again; nothing is stored.
-            return new StampResult(StampCheck.Expired);
-        }
-
-        if (!long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var millis)
+        if (parts is not { Length: 4 } || keys.Find(parts[0], KeyPurpose.FormStamp) is not { } key
+            || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var millis)
             || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(key, string.Join('.', parts[..3]))), Encoding.ASCII.GetBytes(parts[3])))
         {
             return new StampResult(StampCheck.Invalid);
