@@ -137,18 +137,24 @@ public class ErasurePendingWorkTests(LifecycleFixture fixture)
     }
 
     [Fact]
-    public async Task The_triage_link_of_an_erased_referral_shows_nothing()
+    public async Task The_triage_and_review_links_of_an_erased_referral_show_nothing()
     {
         var marker = Guid.NewGuid().ToString("N")[..8];
         var id = await fixture.InsertReferralAsync(marker, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
-        var link = Services.GetRequiredService<ReferralLinks>().TriageUrl(id, 0);
-        Assert.Contains(marker, await fixture.Http.GetStringAsync(link), StringComparison.Ordinal);
+        var links = Services.GetRequiredService<ReferralLinks>();
+        var triage = links.TriageUrl(id, 0);
+        var review = links.ReviewUrl(id);
+        Assert.Contains(marker, await fixture.Http.GetStringAsync(triage), StringComparison.Ordinal);
+        Assert.Contains(marker, await fixture.Http.GetStringAsync(review), StringComparison.Ordinal);
 
         Assert.True(await Erasure.EraseForRetentionAsync(id, CancellationToken.None));
 
-        var page = await fixture.Http.GetAsync(link);
-        Assert.Equal(System.Net.HttpStatusCode.Gone, page.StatusCode);
-        Assert.Contains("withdrawn or its details erased", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        foreach (var link in new[] { triage, review })
+        {
+            var page = await fixture.Http.GetAsync(link);
+            Assert.Equal(System.Net.HttpStatusCode.Gone, page.StatusCode);
+            Assert.Contains("withdrawn or its details erased", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
     }
 
     /// <summary>Erases the referral while SendGrid is answering the first email about it, then lets the answer through.</summary>
