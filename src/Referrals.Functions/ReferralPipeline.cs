@@ -63,6 +63,7 @@ public static class ReferralPipeline
             return new SendGridClient(http, new SendGridClientOptions { ApiKey = options.SendGridApiKey, Host = options.SendGridHost });
         });
         services.AddTransient<EmailSender>();
+        services.AddSingleton<EmailLedger>();
         services.AddSingleton<SpecialistDirectory>();
 
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -120,6 +121,14 @@ public sealed class EmailOptions
     /// <summary>The Event Webhook's verification key from SendGrid's settings (base64); unsigned posts are refused.</summary>
     public string? EventWebhookPublicKey { get; set; }
 
+    /// <summary>
+    /// With the Event Webhook configured: how long an email whose attempt had an unknown outcome (a timeout, a lost
+    /// connection) waits for SendGrid to report that attempt before it is sent again. Without the webhook it is sent
+    /// again at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan UnknownOutcomeGrace { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>SendGrid validates but does not deliver (answers 200): for staging.</summary>
     public bool SandboxMode { get; set; }
 
@@ -133,6 +142,13 @@ public sealed class DirectoryOptions
 
     /// <summary>The specialists data file, relative to the app's folder unless rooted.</summary>
     [Required] public string SpecialistsFile { get; set; } = Path.Combine("data", "specialists.csv");
+
+    /// <summary>
+    /// How long routing may rank on the directory and loads this instance last read. An import on this instance shows
+    /// at once; on another, within this. Stale counts never offer past a bound: the offer's write is ETag-checked.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan CacheFor { get; set; } = TimeSpan.FromSeconds(30);
 
     public string SpecialistsFilePath => Path.IsPathRooted(SpecialistsFile) ? SpecialistsFile : Path.Combine(AppContext.BaseDirectory, SpecialistsFile);
 }

@@ -204,7 +204,7 @@ public class ErasurePendingWorkTests(LifecycleFixture fixture)
         }
 
         Assert.Equal(["SpecialistWithdrawn"], index.Select(r => r.GetString("LedgerKey")));
-        var counter = IntakeKeys.Confirmation(Services.GetRequiredService<KeyedHash>(), visitor);
+        var counter = IntakeKeys.EmailLimit(Services.GetRequiredService<KeyedHash>(), visitor);
         Assert.Empty(await PartitionAsync(fixture.Table(StorageNames.IntakeGuardsTable), counter));
         var stub = (await Referrals.FindReferralAsync(id, CancellationToken.None))!;
         Assert.Equal("Withdrawn", stub.Status);

@@ -137,11 +137,6 @@ public class RetentionTests(LifecycleFixture fixture)
             Assert.Equal(EmailLedgerEntity.Sent, r.GetString("State"));
             Assert.False(r.ContainsKey("ProviderMessageId") || r.ContainsKey("LastEvent") || r.ContainsKey("LastEventAt"));
         });
-        foreach (var messageId in messageIds)
-        {
-            Assert.False((await ledger.GetEntityIfExistsAsync<TableEntity>(EmailLedgerEntity.MessageIndexKey(messageId), "")).HasValue);
-        }
-
         Assert.False((await ledger.GetEntityIfExistsAsync<TableEntity>(SendGridEvents.UnmatchedEventsPartition, SendGridEvents.EventRowPrefix + unmatched)).HasValue);
 
         // The marks left are what keep a redelivered message from emailing the visitor again.

@@ -43,13 +43,15 @@ public sealed partial class IntakeService(
 {
     /// <param name="clientHash">The keyed hash of the client's address: an idempotency key is scoped to it.</param>
     /// <param name="idempotencyKey">The client's Idempotency-Key, or the form stamp's id; null for none.</param>
-    public async Task<IntakeOutcome> SubmitAsync(ValidReferral valid, string clientHash, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <param name="mayConfirm">False once the address had its confirmations for the day (<see cref="IntakeGuards.MayConfirm"/>).</param>
+    public async Task<IntakeOutcome> SubmitAsync(ValidReferral valid, string clientHash, string? idempotencyKey, bool mayConfirm, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var referral = ReferralEntity.From(ReferralId.New(), valid, now);
+        referral.ConfirmationCapped = !mayConfirm;
         var submission = IntakeKeys.Submission(hash, referral);
         var idempotency = idempotencyKey is null ? null : IntakeKeys.Idempotency(hash, clientHash, idempotencyKey);
-        referral.GuardKeys = IntakeKeys.Join(IntakeKeys.Dedupe(hash, referral), idempotency, IntakeKeys.Confirmation(hash, referral.Email), IntakeKeys.EmailLimit(hash, referral.Email));
+        referral.GuardKeys = IntakeKeys.Join(IntakeKeys.Dedupe(hash, referral), idempotency, IntakeKeys.EmailLimit(hash, referral.Email));
 
         IntakeGuards.Claim? stale = null;
         if (idempotency is not null && await guards.FindClaimAsync(idempotency, cancellationToken) is { } held)
@@ -83,7 +85,7 @@ public sealed partial class IntakeService(
                     return new IntakeOutcome(IntakeResult.KeyReused);
                 case ClaimKind.Repeat:
                     // The notice first: a crash before the stub leaves a Received row that the reconciler stubs silently.
-                    await queues.Notifications(urgent: false).SendDuplicateNoticeAsync(claimed.HolderId!, referral.PartitionKey, cancellationToken);
+                    await queues.Notifications(urgent: false).SendDuplicateNoticeAsync(claimed.HolderId!, referral.PartitionKey, capped: !mayConfirm, cancellationToken);
                     await StubAsync(referral, claimed.HolderId!, keepGuardKey: idempotency, cancellationToken);
                     LogRepeat(referral.PartitionKey, claimed.HolderId!);
                     return new IntakeOutcome(IntakeResult.Accepted, referral.PartitionKey);

@@ -124,7 +124,7 @@ public sealed partial class SubmitReferral(
         var key = request.Headers["Idempotency-Key"].FirstOrDefault() is { Length: > 0 } header ? header
             : stamp?.Id is { } stampId ? "stamp:" + stampId : null;
         var valid = outcome.Referral!;
-        var result = await intake.SubmitAsync(valid, clientHash, key, cancellationToken);
+        var result = await intake.SubmitAsync(valid, clientHash, key, guards.MayConfirm(perEmail.Count), cancellationToken);
         switch (result.Result)
         {
             case IntakeResult.Accepted when isForm:

@@ -44,9 +44,11 @@ public static class SendGridResilience
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = options.BaseDelay,
+                // Only what surely did not reach SendGrid is tried again here: a timeout or a connection lost after
+                // sending may have been accepted, and the ledger decides those (see SendNotifications).
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
                 {
-                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Exception: HttpRequestException e } => !MayHaveBeenSent(e),
                     { Result: { } response } when response.StatusCode == HttpStatusCode.TooManyRequests =>
                         RateLimitResetAt(response, clock.GetUtcNow()) is not { } reset || reset - clock.GetUtcNow() <= options.MaxRateLimitWait,
                     { Result: { } response } => (int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.RequestTimeout,
@@ -87,4 +89,17 @@ public static class SendGridResilience
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public static bool IsOpenCircuit(Exception e) => e is BrokenCircuitException;
+
+    /// <summary>
+    /// Whether a failed attempt may still have reached SendGrid: a timeout, or a connection that failed after it was
+    /// opened. A refused connection, a failed name lookup or an open circuit never sent anything.
+    /// </summary>
+    public static bool MayHaveBeenSent(Exception e) => e switch
+    {
+        BrokenCircuitException => false,
+        TimeoutRejectedException or TaskCanceledException => true,
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } => false,
+        HttpRequestException => true,
+        _ => false,
+    };
 }

@@ -142,7 +142,7 @@ public sealed partial class ReferralErasure(
             actions.Add(new(TableTransactionActionType.Add, AuditRow(referral, request, now)));
         }
 
-        foreach (var row in rows.Where(r => r.RowKey != ReferralEntity.RowKeyValue && !r.RowKey.StartsWith(AuditRowPrefix, StringComparison.Ordinal)))
+        foreach (var row in rows.Where(r => r.RowKey != ReferralEntity.RowKeyValue && !r.RowKey.StartsWith(AuditRowPrefix, StringComparison.Ordinal) && !IsWithdrawalNotice(r)))
         {
             if (!row.RowKey.StartsWith(HistoryEntity.RowKeyPrefix, StringComparison.Ordinal))
             {
@@ -166,6 +166,14 @@ public sealed partial class ReferralErasure(
         var withdrawnFrom = request.Withdraw && status != current && HeldBySpecialist(referral) ? referral.AssignedSpecialistId : null;
         return (actions, withdrawnFrom);
     }
+
+    /// <summary>
+    /// The withdrawal notice's ledger row and its delivery events stay: the notice is sent after the erasure, names
+    /// nobody, and its row keeps it to one.
+    /// </summary>
+    private static bool IsWithdrawalNotice(TableEntity row) =>
+        row.RowKey == EmailLedgerEntity.RowKeyFor(nameof(Core.Email.EmailKind.SpecialistWithdrawn))
+        || (row.RowKey.StartsWith(Notifications.SendGridEvents.EventRowPrefix, StringComparison.Ordinal) && row.GetString("LedgerKey") == nameof(Core.Email.EmailKind.SpecialistWithdrawn));
 
     /// <summary>Routed, Notified or Accepted (or one of those before a failure): a specialist has been told about it.</summary>
     private static bool HeldBySpecialist(ReferralEntity referral) =>

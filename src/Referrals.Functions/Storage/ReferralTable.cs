@@ -44,25 +44,30 @@ public static class ReferralTable
     /// writer fail with 412 instead of overwriting; the caller's queue retry then re-reads and decides again.
     /// </summary>
     public static Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, CancellationToken cancellationToken) =>
-        TransitionAsync(table, referral, change, update, [], cancellationToken);
+        TransitionAsync(table, referral, change, update, Array.Empty<TableTransactionAction>(), cancellationToken);
 
     /// <summary>
     /// As above, and upserts <paramref name="alongside"/> (rows of the same partition) in the same transaction, so a row
     /// derived from the referral is never written after an erasure that the ETag would have refused.
     /// </summary>
-    public static async Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, IReadOnlyList<ITableEntity> alongside, CancellationToken cancellationToken)
+    public static Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, IReadOnlyList<ITableEntity> alongside, CancellationToken cancellationToken) =>
+        TransitionAsync(table, referral, change, update, alongside.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)), cancellationToken);
+
+    /// <summary>As above, with the other rows' own actions (for example replaces checked against their ETags).</summary>
+    public static async Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, IEnumerable<TableTransactionAction> alongside, CancellationToken cancellationToken)
     {
         StatusTransitions.EnsureCanMove(referral.CurrentStatus, change.Status);
         referral.Status = change.Status.ToString();
         update?.Invoke(referral);
         referral.HistoryCount++;
-        await table.SubmitTransactionAsync(
+        var responses = await table.SubmitTransactionAsync(
             [
                 new TableTransactionAction(TableTransactionActionType.UpdateReplace, referral, referral.ETag),
                 new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, referral.HistoryCount, change)),
-                .. alongside.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)),
+                .. alongside,
             ],
             cancellationToken);
+        referral.ETag = responses.Value[0].Headers.ETag ?? referral.ETag;
     }
 
     /// <summary>The history as operators see it (never the public status resource).</summary>
