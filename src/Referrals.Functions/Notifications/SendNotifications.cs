@@ -86,13 +86,9 @@ public sealed partial class SendNotifications(
             return;
         }
 
-        if (message.DuplicateId is null && referral?.CurrentStatus == ReferralStatus.Routed)
+        if (message.DuplicateId is null && referral?.ToCase() is { } emailed && emailed.MarkEmailed(clock.GetUtcNow()))
         {
-            await referrals.TransitionAsync(
-                referral,
-                new StatusChange(ReferralStatus.Notified, clock.GetUtcNow(), Actor.System, "Visitor and specialist emailed."),
-                update: null,
-                cancellationToken);
+            await referrals.SaveAsync(referral, emailed, cancellationToken);
         }
     }
 
