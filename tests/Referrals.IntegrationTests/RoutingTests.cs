@@ -95,7 +95,7 @@ public partial class RoutingTests(PipelineFixture fixture)
         await Task.WhenAll(ids.Select(async id =>
         {
             var referral = (await referrals.FindReferralAsync(id, CancellationToken.None))!;
-            await router.RouteAsync(referral, Actor.System, "", null, CancellationToken.None);
+            await router.RouteAsync(referral, referral.ToCase(), CancellationToken.None);
         }));
 
         var routed = new List<ReferralEntity>();
@@ -125,7 +125,11 @@ public partial class RoutingTests(PipelineFixture fixture)
                 new StatusChange(ReferralStatus.Received, clock.GetUtcNow(), Actor.Visitor, "test"), CancellationToken.None);
         }
 
-        await Task.WhenAll(more.Select(async id => await router.RouteAsync((await referrals.FindReferralAsync(id, CancellationToken.None))!, Actor.System, "", null, CancellationToken.None)));
+        await Task.WhenAll(more.Select(async id =>
+        {
+            var referral = (await referrals.FindReferralAsync(id, CancellationToken.None))!;
+            await router.RouteAsync(referral, referral.ToCase(), CancellationToken.None);
+        }));
         var second = new List<ReferralEntity>();
         foreach (var id in more)
         {

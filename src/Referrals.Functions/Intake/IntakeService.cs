@@ -183,31 +183,27 @@ public sealed partial class IntakeService(
     }
 
     /// <summary>Keeps the reference (it was or may be answered) but nothing the sender told us.</summary>
-    private async Task StubAsync(ReferralEntity referral, string duplicateOf, string? keepGuardKey, CancellationToken cancellationToken) =>
-        await referrals.TransitionAsync(
-            referral,
-            new StatusChange(ReferralStatus.Duplicate, clock.GetUtcNow(), Actor.System, "A repeat of an earlier request; nothing kept."),
-            r =>
-            {
-                r.Name = "";
-                r.Email = "";
-                r.Phone = null;
-                r.State = "";
-                r.Treatment = "";
-                r.ContactMethod = nameof(ContactMethod.Email);
-                r.Insurance = null;
-                r.Message = null;
-                r.Urgent = false;
-                r.Topic = null;
-                r.SourcePost = null;
-                r.Utm = null;
-                r.Language = null;
-                r.VisitPreference = nameof(VisitPreference.Either);
-                // Only the idempotency claim that names the stub stays listed, so erasure and retention still find it.
-                r.GuardKeys = keepGuardKey;
-                r.DuplicateOf = duplicateOf;
-            },
-            cancellationToken);
+    private async Task StubAsync(ReferralEntity referral, string duplicateOf, string? keepGuardKey, CancellationToken cancellationToken)
+    {
+        var stub = referral.ToCase();
+        stub.MarkDuplicate(duplicateOf, clock.GetUtcNow());
+        referral.Name = "";
+        referral.Email = "";
+        referral.Phone = null;
+        referral.State = "";
+        referral.Treatment = "";
+        referral.ContactMethod = nameof(ContactMethod.Email);
+        referral.Insurance = null;
+        referral.Message = null;
+        referral.Topic = null;
+        referral.SourcePost = null;
+        referral.Utm = null;
+        referral.Language = null;
+        referral.VisitPreference = nameof(VisitPreference.Either);
+        // Only the idempotency claim that names the stub stays listed, so erasure and retention still find it.
+        referral.GuardKeys = keepGuardKey;
+        await referrals.SaveAsync(referral, stub, cancellationToken);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} received and queued for routing")]
     private partial void LogAccepted(string referralId);

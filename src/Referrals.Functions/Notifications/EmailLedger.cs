@@ -81,7 +81,7 @@ public sealed class EmailLedger([FromKeyedServices(StorageNames.ReferralsTable)]
     }
 
     /// <summary>Records how the attempts ended, with the referral's status change when they finish its notification.</summary>
-    public async Task<bool> CompleteAsync(ReferralEntity? referral, Core.Referrals.StatusChange? change, IReadOnlyList<EmailLedgerEntity> rows, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(ReferralEntity? referral, Core.Referrals.ReferralCase? change, IReadOnlyList<EmailLedgerEntity> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0 && change is null)
         {
@@ -92,7 +92,7 @@ public sealed class EmailLedger([FromKeyedServices(StorageNames.ReferralsTable)]
         {
             if (referral is not null && change is not null)
             {
-                await referrals.TransitionAsync(referral, change, null, rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateReplace, r, r.ETag)), cancellationToken);
+                await referrals.SaveAsync(referral, change, rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateReplace, r, r.ETag)), cancellationToken);
             }
             else
             {

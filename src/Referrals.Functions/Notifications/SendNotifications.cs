@@ -207,8 +207,9 @@ public sealed partial class SendNotifications(
             finished.Add(untried);
         }
 
-        var notified = failure is null && plan.AllDone && message.DuplicateId is null && referral?.CurrentStatus == ReferralStatus.Routed
-            ? new StatusChange(ReferralStatus.Notified, clock.GetUtcNow(), Actor.System, "Visitor and specialist emailed.")
+        // Every email this state calls for is done: Routed becomes Notified in the same write.
+        var notified = failure is null && plan.AllDone && message.DuplicateId is null && referral?.ToCase() is { } emailed && emailed.MarkEmailed(clock.GetUtcNow())
+            ? emailed
             : null;
         if (!await ledger.CompleteAsync(referral, notified, finished, CancellationToken.None)
             && notified is not null && !await ledger.CompleteAsync(null, null, finished, CancellationToken.None))

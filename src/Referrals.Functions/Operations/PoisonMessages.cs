@@ -81,8 +81,9 @@ public sealed partial class PoisonMessages(
             case "replay":
                 if (referralId is not null && await referrals.FindReferralAsync(referralId, cancellationToken) is { CurrentStatus: ReferralStatus.Failed, IsErased: false } failed)
                 {
-                    var back = Enum.Parse<ReferralStatus>(failed.StatusBeforeFailure ?? nameof(ReferralStatus.Received));
-                    await referrals.TransitionAsync(failed, new StatusChange(back, clock.GetUtcNow(), Actor.Operator, $"Replayed onto {StorageNames.WithoutUrgency(queue)}."), null, cancellationToken);
+                    var replayed = failed.ToCase();
+                    replayed.Replay(clock.GetUtcNow(), StorageNames.WithoutUrgency(queue));
+                    await referrals.SaveAsync(failed, replayed, cancellationToken);
                 }
 
                 await queues.GetQueueClient(queue).SendMessageAsync(row.Value.GetString("Body"), cancellationToken);
@@ -127,10 +128,9 @@ public sealed partial class PoisonMessages(
 
         if (referral.CurrentStatus is not (ReferralStatus.Failed or ReferralStatus.Withdrawn or ReferralStatus.Duplicate))
         {
-            var before = referral.Status;
-            await referrals.TransitionAsync(referral,
-                new StatusChange(ReferralStatus.Failed, now, Actor.System, $"Every attempt in {StorageNames.WithoutUrgency(queue)} failed; parked for operators."),
-                r => r.StatusBeforeFailure = before, cancellationToken);
+            var failed = referral.ToCase();
+            failed.Fail(now, StorageNames.WithoutUrgency(queue));
+            await referrals.SaveAsync(referral, failed, cancellationToken);
         }
 
         await AlertOnceAsync(referral.PartitionKey, queue, cancellationToken);

@@ -107,21 +107,25 @@ public sealed partial class ReferralErasure(
     private (List<TableTransactionAction> Actions, string? WithdrawnFrom) Plan(ReferralEntity referral, List<TableEntity> rows, Request request, string? guardKeys, DateTimeOffset now)
     {
         var current = referral.CurrentStatus;
-        var status = request.Withdraw ? ReferralStatus.Withdrawn : current;
-        if (status != current)
+        var firstErasure = referral.ErasedAt is null;
+        var erased = referral.ToCase();
+        if (request.Withdraw)
         {
-            StatusTransitions.EnsureCanMove(current, status);
+            erased.Withdraw(now, request.Actor, request.HistoryReason);
+        }
+        else
+        {
+            erased.Erase(now, request.Actor, request.HistoryReason);
         }
 
-        var firstErasure = referral.ErasedAt is null;
-        var historyCount = referral.HistoryCount;
-        var actions = new List<TableTransactionAction>();
+        // Not the row mapped from the case: the stub keeps only the reference, status, dates and history count.
         var stub = new TableEntity(referral.PartitionKey, ReferralEntity.RowKeyValue)
         {
-            [nameof(ReferralEntity.Status)] = status.ToString(),
-            [nameof(ReferralEntity.ReceivedAt)] = referral.ReceivedAt,
-            [nameof(ReferralEntity.ErasedAt)] = referral.ErasedAt ?? now,
+            [nameof(ReferralEntity.Status)] = erased.Status.ToString(),
+            [nameof(ReferralEntity.ReceivedAt)] = erased.ReceivedAt,
+            [nameof(ReferralEntity.ErasedAt)] = erased.ErasedAt,
             [nameof(ReferralEntity.SweepPending)] = true,
+            [nameof(ReferralEntity.HistoryCount)] = erased.HistoryCount,
         };
         if (guardKeys is not null)
         {
@@ -129,14 +133,9 @@ public sealed partial class ReferralErasure(
             stub[nameof(ReferralEntity.GuardKeys)] = guardKeys;
         }
 
-        if (status != current || (firstErasure && !request.Withdraw))
-        {
-            historyCount++;
-            actions.Add(new(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, historyCount, new StatusChange(status, now, request.Actor, request.HistoryReason))));
-        }
-
-        stub[nameof(ReferralEntity.HistoryCount)] = historyCount;
-        actions.Insert(0, new(TableTransactionActionType.UpdateReplace, stub, referral.ETag));
+        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, stub, referral.ETag) };
+        actions.AddRange(erased.NewHistory.Select(entry =>
+            new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, entry.Sequence, entry.Change))));
         if (firstErasure || request.Actor == Actor.Operator)
         {
             actions.Add(new(TableTransactionActionType.Add, AuditRow(referral, request, now)));
@@ -163,7 +162,7 @@ public sealed partial class ReferralErasure(
             }
         }
 
-        var withdrawnFrom = request.Withdraw && status != current && HeldBySpecialist(referral) ? referral.AssignedSpecialistId : null;
+        var withdrawnFrom = request.Withdraw && erased.Status != current && HeldBySpecialist(referral) ? referral.AssignedSpecialistId : null;
         return (actions, withdrawnFrom);
     }
 
