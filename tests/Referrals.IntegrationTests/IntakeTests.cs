@@ -479,7 +479,7 @@ public partial class IntakeTests(PipelineFixture fixture)
         var count = 0;
         foreach (var id in ids)
         {
-            var row = await Table(StorageNames.EmailLedgerTable).GetEntityIfExistsAsync<EmailLedgerEntity>(id, "VisitorConfirmation");
+            var row = await Table(StorageNames.ReferralsTable).GetEntityIfExistsAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("VisitorConfirmation"));
             count += row.HasValue ? 1 : 0;
         }
 

@@ -109,7 +109,7 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
             Assert.DoesNotContain(word, confirmation["text"]!.ToString() + confirmation["html"], StringComparison.OrdinalIgnoreCase);
         }
 
-        var ledger = await Table(StorageNames.EmailLedgerTable).GetEntityAsync<EmailLedgerEntity>(id, "UrgentAlert");
+        var ledger = await Table(StorageNames.ReferralsTable).GetEntityAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("UrgentAlert"));
         Assert.Equal(EmailLedgerEntity.Sent, ledger.Value.State);
     }
 
@@ -121,7 +121,7 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
         await WaitForStatusAsync(id, "Notified");
         await WaitForMailAsync(m => Subject(m, $"New referral {id}"), "the specialist email");
         Assert.DoesNotContain(await MailsAsync(), m => Subject(m, AlertSubject(id)));
-        Assert.False((await Table(StorageNames.EmailLedgerTable).GetEntityIfExistsAsync<EmailLedgerEntity>(id, "UrgentAlert")).HasValue);
+        Assert.False((await Table(StorageNames.ReferralsTable).GetEntityIfExistsAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("UrgentAlert"))).HasValue);
     }
 
     [Fact]

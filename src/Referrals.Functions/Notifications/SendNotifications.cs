@@ -33,6 +33,13 @@ public sealed partial class SendNotifications(
 
     private const int MaxClaimAttempts = 10;
 
+    /// <summary>
+    /// Attempts of one email that may end unknown and wait for the webhook without spending one of the message's
+    /// dequeue attempts; after that, an unknown outcome counts as a failure, so a SendGrid that never answers in time
+    /// ends in the poison queue instead of holding the message for ever.
+    /// </summary>
+    private const int MaxHeldAttempts = 3;
+
     [Function(nameof(SendNotifications))]
     public Task Run(
         [QueueTrigger(StorageNames.NotificationQueue, Connection = StorageNames.Connection)] ReferralMessage message,
@@ -138,7 +145,7 @@ public sealed partial class SendNotifications(
                 continue;
             }
 
-            if (existing is { State: EmailLedgerEntity.Claimed or EmailLedgerEntity.Unknown } && existing.ClaimedAt + UnknownOutcomeGrace > now)
+            if (existing is { State: EmailLedgerEntity.Claimed or EmailLedgerEntity.Unknown } && existing.ClaimedAt + UnknownOutcomeGrace > now && existing.Attempts < MaxHeldAttempts)
             {
                 // It may have gone out: give the Event Webhook its grace period to say so before sending it again.
                 comeBackAt = Earliest(comeBackAt, existing.ClaimedAt + UnknownOutcomeGrace);
@@ -174,6 +181,14 @@ public sealed partial class SendNotifications(
         var finished = new List<EmailLedgerEntity>();
         foreach (var attempt in plan.Sends)
         {
+            if (attempt != plan.Sends[0] && referral is not null && attempt.Email.Kind != EmailKind.SpecialistWithdrawn
+                && await ledger.IsErasedAsync(message.ReferralId, cancellationToken))
+            {
+                // Erased while the previous email was with SendGrid (the claim checked only until then): send no more.
+                LogErased(message.ReferralId);
+                break;
+            }
+
             try
             {
                 attempt.Row.ProviderMessageId = await sender.SendAsync(
@@ -221,7 +236,7 @@ public sealed partial class SendNotifications(
 
         switch (failure)
         {
-            case SendOutcomeUnknownException when UnknownOutcomeGrace > TimeSpan.Zero:
+            case SendOutcomeUnknownException when UnknownOutcomeGrace > TimeSpan.Zero && finished.All(r => r.Attempts < MaxHeldAttempts):
                 throw new HeldException(clock.GetUtcNow() + UnknownOutcomeGrace, referral?.Urgent == true);
             case ComeBackLaterException later:
                 throw new HeldException(later.At, referral?.Urgent == true);
