@@ -122,14 +122,30 @@ public sealed class IntakeGuards(
 
     /// <summary>
     /// Adds one to a counter row (concurrent writers meet through <see cref="OptimisticConcurrency"/>); returns the new
-    /// count. Counters are keyed by hour or day, so most writes start a row: the first attempt is a bare insert.
+    /// count. The first attempt decides on the row this instance last wrote (a busy client's hour), or else assumes
+    /// the row is new (counters are keyed by hour or day): either way one write, and only a conflict costs a read.
     /// </summary>
-    public Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken) =>
-        table.ChangeAsync<TableEntity, int>(partitionKey, rowKey, row =>
+    public async Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken)
+    {
+        var key = (partitionKey, rowKey);
+        var known = lastWritten.TryGetValue(key, out var row) ? new Known<TableEntity>(new TableEntity(row) { ETag = row.ETag }) : Known<TableEntity>.Absent;
+        TableEntity? written = null;
+        var count = await table.ChangeAsync<TableEntity, int>(partitionKey, rowKey, current =>
         {
-            var count = (row?.GetInt32("Count") ?? 0) + 1;
-            var write = row ?? new TableEntity(partitionKey, rowKey);
-            write["Count"] = count;
-            return (write, count);
-        }, cancellationToken, Known<TableEntity>.Absent);
+            var count = (current?.GetInt32("Count") ?? 0) + 1;
+            written = current ?? new TableEntity(partitionKey, rowKey);
+            written["Count"] = count;
+            return (written, count);
+        }, cancellationToken, known);
+        if (lastWritten.Count >= MaxRemembered)
+        {
+            lastWritten.Clear(); // a bound, not a policy: forgetting costs one read on the next conflict
+        }
+
+        lastWritten[key] = written!;
+        return count;
+    }
+
+    private const int MaxRemembered = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), TableEntity> lastWritten = new();
 }

@@ -25,6 +25,24 @@ public sealed class SpecialistDirectory(
     private readonly SemaphoreSlim refreshing = new(1, 1);
     private volatile Snapshot? snapshot;
 
+    // One writer per specialist's load rows in this instance: concurrent routings all rank the same best specialist,
+    // and taking turns lets each decide on the row the previous one wrote instead of losing to its ETag.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> turns = new(StringComparer.Ordinal);
+
+    private async Task<T> InTurnAsync<T>(string specialistId, Func<Task<T>> change, CancellationToken cancellationToken)
+    {
+        var turn = turns.GetOrAdd(specialistId, _ => new SemaphoreSlim(1, 1));
+        await turn.WaitAsync(cancellationToken);
+        try
+        {
+            return await change();
+        }
+        finally
+        {
+            turn.Release();
+        }
+    }
+
     /// <summary>
     /// What this instance last read. Open offers are read before the week's acceptances (at refresh and after a
     /// conflict alike): an acceptance adds to the week before it takes from the open offers, so a snapshot never
@@ -114,7 +132,10 @@ public sealed class SpecialistDirectory(
     /// offers are read and then the week's acceptances, so a concurrent acceptance is either seen in the week or fails
     /// the write's ETag.
     /// </summary>
-    public async Task<string?> OfferAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<string?> OfferAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, CancellationToken cancellationToken) =>
+        InTurnAsync(specialist.Id, () => OfferInTurnAsync(week, specialist, maxOpenOffers, now, cancellationToken), cancellationToken);
+
+    private async Task<string?> OfferInTurnAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var current = await CurrentAsync(week, cancellationToken);
         var fromSnapshot = true;
@@ -146,7 +167,15 @@ public sealed class SpecialistDirectory(
     /// The specialist accepted an offer: it counts against the week it was accepted in and is no longer open. They may
     /// accept beyond their capacity (that is their choice); capacity only stops further offers.
     /// </summary>
-    public async Task AcceptOfferAsync(string specialistId, DateTimeOffset acceptedAt, CancellationToken cancellationToken)
+    public Task AcceptOfferAsync(string specialistId, DateTimeOffset acceptedAt, CancellationToken cancellationToken) =>
+        InTurnAsync(specialistId, async () =>
+        {
+            await CountAcceptanceAsync(specialistId, acceptedAt, cancellationToken);
+            await ReleaseInTurnAsync(specialistId, cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    private async Task CountAcceptanceAsync(string specialistId, DateTimeOffset acceptedAt, CancellationToken cancellationToken)
     {
         var week = Router.WeekOf(acceptedAt);
         var current = await CurrentAsync(week, cancellationToken);
@@ -161,15 +190,20 @@ public sealed class SpecialistDirectory(
         {
             current.Accepted[specialistId] = Clone(written);
         }
-
-        await ReleaseOfferAsync(specialistId, cancellationToken);
     }
 
     /// <summary>
     /// An offer ended unaccepted (declined, timed out, withdrawn, or its routing failed): the specialist may hold another.
     /// This replaces ReleaseAsync(week, specialistId), which gave back weekly capacity when offers still used it.
     /// </summary>
-    public async Task ReleaseOfferAsync(string specialistId, CancellationToken cancellationToken)
+    public Task ReleaseOfferAsync(string specialistId, CancellationToken cancellationToken) =>
+        InTurnAsync(specialistId, async () =>
+        {
+            await ReleaseInTurnAsync(specialistId, cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    private async Task ReleaseInTurnAsync(string specialistId, CancellationToken cancellationToken)
     {
         var current = await CurrentAsync(Router.WeekOf(clock.GetUtcNow()), cancellationToken);
         OpenOffersEntity? seen = null;
