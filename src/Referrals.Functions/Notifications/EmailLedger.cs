@@ -80,10 +80,6 @@ public sealed class EmailLedger([FromKeyedServices(StorageNames.ReferralsTable)]
         }
     }
 
-    /// <summary>The referral was erased (or is gone) since the claim: one point read of two columns.</summary>
-    public Task<bool> IsErasedAsync(string referralId, CancellationToken cancellationToken) =>
-        Privacy.ErasureChecks.IsErasedAsync(referrals, referralId, cancellationToken);
-
     /// <summary>Records how the attempts ended, with the referral's status change when they finish its notification.</summary>
     public async Task<bool> CompleteAsync(ReferralEntity? referral, Core.Referrals.ReferralCase? change, IReadOnlyList<EmailLedgerEntity> rows, CancellationToken cancellationToken)
     {

@@ -174,64 +174,35 @@ public sealed partial class SendNotifications(
         return new SendPlan(claims, sends, reported, comeBackAt, comeBackAt is null);
     }
 
-    /// <summary>Sends what was claimed, urgent alert first, then records every outcome in one write.</summary>
+    /// <summary>
+    /// Sends what was claimed, all at once (the claim was the last check against an erasure, so nothing is gained by
+    /// waiting for one email before the next, and the urgent alert never waits behind another), then records every
+    /// outcome in one write.
+    /// </summary>
     private async Task DeliverAsync(ReferralMessage message, ReferralEntity? referral, SendPlan plan, CancellationToken cancellationToken)
     {
-        Exception? failure = null;
-        var finished = new List<EmailLedgerEntity>();
-        foreach (var attempt in plan.Sends)
-        {
-            if (attempt != plan.Sends[0] && referral is not null && attempt.Email.Kind != EmailKind.SpecialistWithdrawn
-                && await ledger.IsErasedAsync(message.ReferralId, cancellationToken))
-            {
-                // Erased while the previous email was with SendGrid (the claim checked only until then): send no more.
-                LogErased(message.ReferralId);
-                break;
-            }
-
-            try
-            {
-                attempt.Row.ProviderMessageId = await sender.SendAsync(
-                    attempt.Email,
-                    new Dictionary<string, string> { [ReferralIdArg] = message.ReferralId, [LedgerKeyArg] = attempt.Email.LedgerKey, [SendGridEvents.SendIdArg] = attempt.Row.SendId! },
-                    cancellationToken);
-                attempt.Row.State = EmailLedgerEntity.Sent;
-                attempt.Row.SentAt = clock.GetUtcNow();
-                if (attempt.Email.Kind != EmailKind.UrgentAlert)
-                {
-                    // The alert is not logged: its kind next to the reference would say the person is at risk. The ledger has it.
-                    LogSent(message.ReferralId, attempt.Email.Kind);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // An unknown outcome waits for the webhook; anything else surely did not go, and the next attempt may send.
-                attempt.Row.State = e is SendOutcomeUnknownException ? EmailLedgerEntity.Unknown : EmailLedgerEntity.Failed;
-                finished.Add(attempt.Row);
-                failure = e;
-                break;
-            }
-
-            finished.Add(attempt.Row);
-        }
-
-        // Rows claimed but not attempted (after a failure) go back to Failed, so the retry does not wait on our claim.
-        foreach (var untried in plan.Sends.Select(s => s.Row).Where(r => r.State == EmailLedgerEntity.Claimed))
-        {
-            untried.State = EmailLedgerEntity.Failed;
-            finished.Add(untried);
-        }
+        var failures = await Task.WhenAll(plan.Sends.Select(attempt => SendAsync(message.ReferralId, attempt, cancellationToken)));
+        var finished = plan.Sends.Select(s => s.Row).ToList();
+        // A definite failure spends a dequeue attempt; otherwise a rate limit or an unknown outcome comes back later.
+        var failure = failures.FirstOrDefault(f => f is not null and not ComeBackLaterException and not SendOutcomeUnknownException)
+            ?? failures.FirstOrDefault(f => f is SendOutcomeUnknownException)
+            ?? failures.FirstOrDefault(f => f is not null);
 
         // Every email this state calls for is done: Routed becomes Notified in the same write.
         var notified = failure is null && plan.AllDone && message.DuplicateId is null && referral?.ToCase() is { } emailed && emailed.MarkEmailed(clock.GetUtcNow())
             ? emailed
             : null;
-        if (!await ledger.CompleteAsync(referral, notified, finished, CancellationToken.None)
-            && notified is not null && !await ledger.CompleteAsync(null, null, finished, CancellationToken.None))
+        if (!await ledger.CompleteAsync(referral, notified, finished, CancellationToken.None))
         {
-            // The rows are gone: an erasure took the partition while SendGrid had the emails. Nothing more is sent.
-            LogErased(message.ReferralId);
-            return;
+            // The referral moved on since the claim (another message's claim, an answer, an erasure): record the emails
+            // on their own; if they are gone, an erasure took the partition while SendGrid had them.
+            if (notified is null || !await ledger.CompleteAsync(null, null, finished, CancellationToken.None))
+            {
+                LogErased(message.ReferralId);
+                return;
+            }
+
+            await MarkNotifiedAsync(message.ReferralId, cancellationToken);
         }
 
         switch (failure)
@@ -248,6 +219,51 @@ public sealed partial class SendNotifications(
         if (plan.ComeBackAt is { } at)
         {
             throw new HeldException(at, referral?.Urgent == true);
+        }
+    }
+
+    /// <summary>After a conflict: moves the referral as it is now to Notified, if it is still Routed.</summary>
+    private async Task MarkNotifiedAsync(string referralId, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; attempt <= MaxClaimAttempts; attempt++)
+        {
+            if ((await ledger.ReadAsync(referralId, cancellationToken)).Referral is not { IsErased: false } referral
+                || referral.ToCase() is not { } emailed || !emailed.MarkEmailed(clock.GetUtcNow()))
+            {
+                return;
+            }
+
+            if (await ledger.CompleteAsync(referral, emailed, [], cancellationToken))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One attempt; its row says how it ended. Returns the failure, if any, instead of throwing it.</summary>
+    private async Task<Exception?> SendAsync(string referralId, Attempt attempt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            attempt.Row.ProviderMessageId = await sender.SendAsync(
+                attempt.Email,
+                new Dictionary<string, string> { [ReferralIdArg] = referralId, [LedgerKeyArg] = attempt.Email.LedgerKey, [SendGridEvents.SendIdArg] = attempt.Row.SendId! },
+                cancellationToken);
+            attempt.Row.State = EmailLedgerEntity.Sent;
+            attempt.Row.SentAt = clock.GetUtcNow();
+            if (attempt.Email.Kind != EmailKind.UrgentAlert)
+            {
+                // The alert is not logged: its kind next to the reference would say the person is at risk. The ledger has it.
+                LogSent(referralId, attempt.Email.Kind);
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // An unknown outcome waits for the webhook; anything else surely did not go, and the next attempt may send.
+            attempt.Row.State = e is SendOutcomeUnknownException ? EmailLedgerEntity.Unknown : EmailLedgerEntity.Failed;
+            return e;
         }
     }
 
