@@ -21,6 +21,9 @@ public sealed class AzuriteFixture : IAsyncLifetime
 public class SendGridRateGateTests(AzuriteFixture fixture) : IClassFixture<AzuriteFixture>
 {
     private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(5);
+
+    /// <summary>A gate that waits on the fake clock instead of refusing would wait forever: fail instead.</summary>
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
     private readonly FakeTimeProvider clock = new();
     private readonly StorageCounter storage = new();
 
@@ -71,11 +74,11 @@ public class SendGridRateGateTests(AzuriteFixture fixture) : IClassFixture<Azuri
         await Task.Delay(50);
         Assert.False(entering.IsCompleted, "let through before the reset");
         clock.Advance(TimeSpan.FromSeconds(0.1));
-        await entering.WaitAsync(TimeSpan.FromSeconds(5));
+        await entering.WaitAsync(Bound);
 
         var far = clock.GetUtcNow().AddSeconds(30);
         await gate.CloseUntilAsync(far, CancellationToken.None);
-        var later = await Assert.ThrowsAsync<SendGridRateLimitedException>(() => gate.EnterAsync(CancellationToken.None));
+        var later = await Assert.ThrowsAsync<SendGridRateLimitedException>(() => gate.EnterAsync(CancellationToken.None).WaitAsync(Bound));
         Assert.Equal(far, later.At);
     }
 
@@ -96,7 +99,7 @@ public class SendGridRateGateTests(AzuriteFixture fixture) : IClassFixture<Azuri
         // Another instance's older 429 arrives late: it closes its own gate, but does not shorten the shared reset.
         await other.CloseUntilAsync(later.AddSeconds(-20), CancellationToken.None);
         Assert.Equal(later, SharedResetAt(table));
-        Assert.Equal(later, (await Assert.ThrowsAsync<SendGridRateLimitedException>(() => other.EnterAsync(CancellationToken.None))).At);
+        Assert.Equal(later, (await Assert.ThrowsAsync<SendGridRateLimitedException>(() => other.EnterAsync(CancellationToken.None).WaitAsync(Bound))).At);
     }
 
     [Fact]
@@ -116,7 +119,7 @@ public class SendGridRateGateTests(AzuriteFixture fixture) : IClassFixture<Azuri
         Assert.Equal(0, storage.Reads);
 
         clock.Advance(Refresh);
-        var later = await Assert.ThrowsAsync<SendGridRateLimitedException>(() => other.EnterAsync(CancellationToken.None));
+        var later = await Assert.ThrowsAsync<SendGridRateLimitedException>(() => other.EnterAsync(CancellationToken.None).WaitAsync(Bound));
         Assert.Equal(reset, later.At);
         Assert.Equal(1, storage.Reads);
 
@@ -127,7 +130,7 @@ public class SendGridRateGateTests(AzuriteFixture fixture) : IClassFixture<Azuri
         await Task.Delay(100);
         Assert.False(entering.IsCompleted, "let through before the reset");
         clock.Advance(TimeSpan.FromSeconds(5));
-        await entering.WaitAsync(TimeSpan.FromSeconds(5));
+        await entering.WaitAsync(Bound);
         Assert.Equal(0, storage.Writes);
     }
 
