@@ -50,11 +50,13 @@ public static class ReferralPipeline
         services.AddOptions<DirectoryOptions>().BindConfiguration(DirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddOptions<SendGridResilienceOptions>().BindConfiguration($"{EmailOptions.Section}:Resilience");
+        services.AddSingleton<SendGridRateGate>();
         services.AddHttpClient(EmailSender.HttpClientName)
             .AddResilienceHandler(SendGridResilience.PipelineName, (pipeline, context) => SendGridResilience.Configure(
                 pipeline,
                 context.ServiceProvider.GetRequiredService<IOptions<SendGridResilienceOptions>>().Value,
-                context.ServiceProvider.GetRequiredService<TimeProvider>()));
+                context.ServiceProvider.GetRequiredService<TimeProvider>(),
+                context.ServiceProvider.GetRequiredService<SendGridRateGate>()));
         // A client per use over the factory's pooled handlers, so handler rotation works as intended.
         services.AddTransient<ISendGridClient>(sp =>
         {
