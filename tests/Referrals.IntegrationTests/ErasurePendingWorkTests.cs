@@ -204,7 +204,7 @@ public class ErasurePendingWorkTests(LifecycleFixture fixture)
         Assert.Equal("Withdrawn", stub.Status);
         Assert.DoesNotContain(await Referrals.GetHistoryAsync(id, CancellationToken.None), h => h.Status == ReferralStatus.Notified);
 
-        // Both emails were claimed before the erasure and went to SendGrid together: they cannot be called back (the
+        // Both emails were claimed before the erasure, so both go: they cannot be called back (the
         // specialist's withdrawal notice follows). Nothing is sent after the erasure, not even on a redelivery.
         var mails = await MailsAsync();
         Assert.Single(mails, m => m["to"]![0]!.ToString() == visitor);

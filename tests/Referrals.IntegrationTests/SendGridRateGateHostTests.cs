@@ -112,8 +112,8 @@ public class SendGridRateGateHostTests(AzuriteFixture fixture) : IClassFixture<A
         Assert.Equal(2, RequestsMentioning(second).Count);
 
         // Not vacuous: the second invocation was trying to send (its ledger claim) while the gate was closed.
-        var ledger = new TableClient(fixture.Azurite.ConnectionString, StorageNames.EmailLedgerTable);
-        var claims = ledger.Query<EmailLedgerEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {second}")).Select(r => r.ClaimedAt).ToList();
+        var ledger = new TableClient(fixture.Azurite.ConnectionString, StorageNames.ReferralsTable);
+        var claims = ledger.Query<EmailLedgerEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {second} and RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}")).Select(r => r.ClaimedAt).ToList();
         Assert.True(claims.Min() < reset, $"the second referral's first claim {claims.Min():O} came after the reset {reset:O}: the test proved nothing");
     }
 

@@ -175,18 +175,25 @@ public sealed partial class SendNotifications(
     }
 
     /// <summary>
-    /// Sends what was claimed, all at once (the claim was the last check against an erasure, so nothing is gained by
-    /// waiting for one email before the next, and the urgent alert never waits behind another), then records every
-    /// outcome in one write.
+    /// Sends what was claimed, in order (the urgent alert first), stopping at the first failure, then records every
+    /// outcome in one write. The claim was the last check against an erasure: emails claimed together go together.
     /// </summary>
     private async Task DeliverAsync(ReferralMessage message, ReferralEntity? referral, SendPlan plan, CancellationToken cancellationToken)
     {
-        var failures = await Task.WhenAll(plan.Sends.Select(attempt => SendAsync(message.ReferralId, attempt, cancellationToken)));
+        Exception? failure = null;
+        foreach (var attempt in plan.Sends)
+        {
+            if (failure is not null)
+            {
+                // Not tried: the next attempt may send it at once.
+                attempt.Row.State = EmailLedgerEntity.Failed;
+                continue;
+            }
+
+            failure = await SendAsync(message.ReferralId, attempt, cancellationToken);
+        }
+
         var finished = plan.Sends.Select(s => s.Row).ToList();
-        // A definite failure spends a dequeue attempt; otherwise a rate limit or an unknown outcome comes back later.
-        var failure = failures.FirstOrDefault(f => f is not null and not ComeBackLaterException and not SendOutcomeUnknownException)
-            ?? failures.FirstOrDefault(f => f is SendOutcomeUnknownException)
-            ?? failures.FirstOrDefault(f => f is not null);
 
         // Every email this state calls for is done: Routed becomes Notified in the same write.
         var notified = failure is null && plan.AllDone && message.DuplicateId is null && referral?.ToCase() is { } emailed && emailed.MarkEmailed(clock.GetUtcNow())
