@@ -149,16 +149,14 @@ public sealed partial class SendGridEvents(
             }
         }
 
-        if (ledgerKey != nameof(EmailKind.SpecialistWithdrawn) && await referrals.IsErasedAsync(referralId, cancellationToken))
+        var email = EmailKinds.ForLedgerKey(ledgerKey);
+        if (email is not { SentAfterErasure: true } && await referrals.IsErasedAsync(referralId, cancellationToken))
         {
             await referrals.DeleteIfPresentAsync(referralId, eventKey, ETag.All, CancellationToken.None);
             return true;
         }
 
-        var toVisitor = ledgerKey.StartsWith(nameof(EmailKind.VisitorConfirmation), StringComparison.Ordinal)
-            || ledgerKey.StartsWith(nameof(EmailKind.VisitorAccepted), StringComparison.Ordinal)
-            || ledgerKey.StartsWith(nameof(EmailKind.DuplicateNotice), StringComparison.Ordinal);
-        if (toVisitor && Unreachable.Contains(kind))
+        if (email is { Recipient: EmailRecipient.Visitor } && Unreachable.Contains(kind))
         {
             await MarkUnreachableAsync(referralId, kind, cancellationToken);
         }

@@ -153,13 +153,9 @@ public sealed partial class SendNotifications(
             }
 
             var row = existing ?? new EmailLedgerEntity { PartitionKey = message.ReferralId, RowKey = EmailLedgerEntity.RowKeyFor(email.LedgerKey), LedgerKey = email.LedgerKey };
-            // Intake decided the daily cap when it counted the submission for the address.
-            var capped = email.Kind switch
-            {
-                EmailKind.VisitorConfirmation => referral?.ConfirmationCapped == true,
-                EmailKind.DuplicateNotice => message.NoticeCapped,
-                _ => false,
-            };
+            // Intake decided the daily cap when it counted this message's submission: a new referral, or a repeat.
+            var capped = EmailKinds.Of(email.Kind).CountsAgainstDailyCap
+                && (message.DuplicateId is null ? referral?.ConfirmationCapped == true : message.NoticeCapped);
             row.State = capped ? EmailLedgerEntity.Suppressed : EmailLedgerEntity.Claimed;
             row.ClaimedAt = now;
             row.Attempts++;
@@ -258,9 +254,9 @@ public sealed partial class SendNotifications(
                 cancellationToken);
             attempt.Row.State = EmailLedgerEntity.Sent;
             attempt.Row.SentAt = clock.GetUtcNow();
-            if (attempt.Email.Kind != EmailKind.UrgentAlert)
+            if (EmailKinds.Of(attempt.Email.Kind).KindMayBeLogged)
             {
-                // The alert is not logged: its kind next to the reference would say the person is at risk. The ledger has it.
+                // Some kinds are not logged: the urgent alert next to the reference would say the person is at risk. The ledger has it.
                 LogSent(referralId, attempt.Email.Kind);
             }
 
