@@ -10,11 +10,11 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
-using Referrals.Core.Security;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 using SendGrid;
 
 namespace Referrals.Functions;
@@ -70,27 +70,19 @@ public static class ReferralPipeline
 
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ReferralRouter>();
-        services.AddSingleton<ReferralLinks>();
 
-        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SecurityOptions>, SecurityOptionsValidator>();
-        services.AddSingleton(sp =>
-        {
-            var security = sp.GetRequiredService<IOptions<SecurityOptions>>().Value;
-            return new KeyRing(security.ActiveKeyId, security.Keys);
-        });
-        services.AddSingleton<SignedLinks>();
-        services.AddSingleton<FormStamp>();
-        services.AddSingleton<ThanksToken>();
-        services.AddSingleton<KeyedHash>();
+        services.AddReferralSecurity();
 
-        services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations()
-            .Validate(o => o.TrustedProxies.All(p => Web.ClientAddress.TryParseNetwork(p, out _)), "Intake:TrustedProxies must hold IP addresses or CIDR ranges (base address/prefix).")
+        services.AddOptions<WebOptions>().BindConfiguration(WebOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.TrustedProxies.All(p => ClientAddress.TryParseNetwork(p, out _)), "Intake:TrustedProxies must hold IP addresses or CIDR ranges (base address/prefix).")
             .ValidateOnStart();
+
+        services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
         services.AddMetrics();
         services.AddSingleton<IntakeMetrics>();
         services.AddSingleton<IntakeService>();
+        services.AddSingleton<IntakeRequest>();
         services.AddTransient<InterestForm>();
 
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section)

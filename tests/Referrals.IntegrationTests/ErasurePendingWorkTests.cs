@@ -13,6 +13,7 @@ using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
 using SendGrid;
 

@@ -13,6 +13,7 @@ using Referrals.Core.Security;
 using Referrals.Functions;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Routing;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
 
 namespace Referrals.IntegrationTests;
@@ -244,7 +245,7 @@ public partial class RoutingTests(PipelineFixture fixture)
         var entity = (await Table(StorageNames.ReferralsTable).FindReferralAsync(id, CancellationToken.None))!;
         var pastClock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-8));
         var oldLinks = new ReferralLinks(
-            Options.Create(new RoutingOptions { PublicBaseUrl = fixture.Host.BaseAddress.ToString(), LinkLifetime = TimeSpan.FromDays(7) }),
+            Options.Create(new LinkOptions { PublicBaseUrl = fixture.Host.BaseAddress.ToString(), LinkLifetime = TimeSpan.FromDays(7) }),
             fixture.Host.Services.GetRequiredService<SignedLinks>(), pastClock);
         var expired = oldLinks.RespondUrl(id, entity.AssignedSpecialistId!, entity.Assignment);
 

@@ -211,7 +211,8 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
             {
                 name = "Quinn Queue", email, state = "NY", treatment = "consultation", urgent, consent = true, privacyAcknowledged = true, adult = true,
             }));
-            var submit = ActivatorUtilities.CreateInstance<SubmitReferral>(scope.ServiceProvider, ActivatorUtilities.CreateInstance<IntakeService>(scope.ServiceProvider, capture));
+            var submit = ActivatorUtilities.CreateInstance<SubmitReferral>(scope.ServiceProvider,
+                ActivatorUtilities.CreateInstance<IntakeRequest>(scope.ServiceProvider, ActivatorUtilities.CreateInstance<IntakeService>(scope.ServiceProvider, capture)));
             await submit.Run(context.Request, CancellationToken.None);
             var stored = new List<ReferralEntity>();
             await foreach (var row in Table(StorageNames.ReferralsTable).QueryAsync<ReferralEntity>(TableClient.CreateQueryFilter($"Email eq {email}")))

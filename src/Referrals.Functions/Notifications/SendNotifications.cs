@@ -6,6 +6,7 @@ using Referrals.Core.Email;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
 using Referrals.Functions.Routing;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Notifications;

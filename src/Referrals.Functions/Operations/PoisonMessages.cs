@@ -13,6 +13,7 @@ using Referrals.Functions.Notifications;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Operations;
 
@@ -72,7 +73,7 @@ public sealed partial class PoisonMessages(
         var row = StorageNames.Queues.Contains(queue) ? await parked.GetEntityIfExistsAsync<TableEntity>(queue, id, cancellationToken: cancellationToken) : default;
         if (row is not { HasValue: true })
         {
-            return TypedResults.Problem(title: "No parked message has this queue and id.", statusCode: StatusCodes.Status404NotFound);
+            return Problems.NotFound("No parked message has this queue and id.");
         }
 
         var referralId = row.Value!.GetString("ReferralId");
@@ -91,7 +92,7 @@ public sealed partial class PoisonMessages(
             case "discard":
                 break;
             default:
-                return TypedResults.Problem(title: "The action is replay or discard.", statusCode: StatusCodes.Status400BadRequest);
+                return Problems.Of(StatusCodes.Status400BadRequest, "The action is replay or discard.");
         }
 
         await parked.DeleteEntityAsync(queue, id, row.Value.ETag, cancellationToken);

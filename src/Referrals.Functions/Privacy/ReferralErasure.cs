@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Referrals;
 using Referrals.Core.Routing;
-using Referrals.Functions.Intake;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 

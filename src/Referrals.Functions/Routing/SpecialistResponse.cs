@@ -7,8 +7,9 @@ using Microsoft.Extensions.Logging;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
-using Referrals.Functions.Intake;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Routing;
 
