@@ -181,23 +181,19 @@ public sealed partial class SendGridEvents(
     /// <summary>Only on the referral as read (its ETag), so the flag never lands on a stub erased meanwhile.</summary>
     private async Task MarkUnreachableAsync(string referralId, string kind, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; attempt < 3; attempt++)
+        var marked = await referrals.ChangeAsync<ReferralEntity, bool>(referralId, ReferralEntity.RowKeyValue, referral =>
         {
-            if (await referrals.FindReferralAsync(referralId, cancellationToken) is not { IsErased: false } referral)
+            if (referral is not { IsErased: false } || referral.VisitorUnreachable)
             {
-                return;
+                return (null, false);
             }
 
-            try
-            {
-                await referrals.UpdateEntityAsync(new TableEntity(referralId, ReferralEntity.RowKeyValue) { ["VisitorUnreachable"] = true }, referral.ETag, TableUpdateMode.Merge, cancellationToken);
-                LogUnreachable(referralId, kind);
-                return;
-            }
-            catch (RequestFailedException e) when (e.Status == 412)
-            {
-                // The referral moved on while we looked: read it again.
-            }
+            referral.VisitorUnreachable = true;
+            return (referral, true);
+        }, cancellationToken);
+        if (marked)
+        {
+            LogUnreachable(referralId, kind);
         }
     }
 

@@ -236,29 +236,18 @@ public sealed partial class ReferralErasure(
     }
 
     /// <summary>Every derived row is gone: the stub drops the guard keys and the pending mark.</summary>
-    private async Task FinishAsync(string referralId, CancellationToken cancellationToken)
-    {
-        while (true)
+    private Task FinishAsync(string referralId, CancellationToken cancellationToken) =>
+        referrals.ChangeAsync<TableEntity, bool>(referralId, ReferralEntity.RowKeyValue, stub =>
         {
-            var found = await referrals.GetEntityIfExistsAsync<TableEntity>(referralId, ReferralEntity.RowKeyValue, cancellationToken: cancellationToken);
-            if (!found.HasValue || !(found.Value!.ContainsKey(nameof(ReferralEntity.GuardKeys)) || found.Value.ContainsKey(nameof(ReferralEntity.SweepPending))))
+            if (stub is null || !(stub.ContainsKey(nameof(ReferralEntity.GuardKeys)) || stub.ContainsKey(nameof(ReferralEntity.SweepPending))))
             {
-                return;
+                return (null, false);
             }
 
-            var stub = found.Value;
             stub.Remove(nameof(ReferralEntity.GuardKeys));
             stub.Remove(nameof(ReferralEntity.SweepPending));
-            try
-            {
-                await referrals.UpdateEntityAsync(stub, stub.ETag, TableUpdateMode.Replace, cancellationToken);
-                return;
-            }
-            catch (RequestFailedException e) when (e.Status == 412)
-            {
-            }
-        }
-    }
+            return (stub, true);
+        }, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} erased ({Action} by {Actor})")]
     private partial void LogErased(string referralId, string action, Actor actor);
