@@ -66,6 +66,7 @@ public static class ReferralPipeline
         });
         services.AddTransient<EmailSender>();
         services.AddSingleton<EmailLedger>();
+        services.AddSingleton<EmailsCalledFor>();
         services.AddSingleton<SpecialistDirectory>();
 
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -127,6 +127,24 @@ public sealed class IntakeGuards(
     /// </summary>
     public async Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken)
     {
+        // One writer per counter at a time in this instance (striped): a burst from one client then queues here
+        // instead of spending the concurrency helper's attempts on each other's ETags.
+        var stripe = stripes[(int)((uint)HashCode.Combine(partitionKey, rowKey) % (uint)stripes.Length)];
+        await stripe.WaitAsync(cancellationToken);
+        try
+        {
+            return await IncrementInTurnAsync(partitionKey, rowKey, cancellationToken);
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim[] stripes = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+
+    private async Task<int> IncrementInTurnAsync(string partitionKey, string rowKey, CancellationToken cancellationToken)
+    {
         var key = (partitionKey, rowKey);
         var known = lastWritten.TryGetValue(key, out var row) ? new Known<TableEntity>(new TableEntity(row) { ETag = row.ETag }) : Known<TableEntity>.Absent;
         TableEntity? written = null;

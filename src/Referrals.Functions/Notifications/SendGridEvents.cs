@@ -9,7 +9,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
-using Referrals.Functions.Privacy;
 using Referrals.Functions.Storage;
 using SendGrid.Helpers.EventWebhook;
 
@@ -35,7 +34,7 @@ public sealed partial class SendGridEvents(
     private const int MaxBodyBytes = 1024 * 1024;
 
     /// <summary>Delivery-event dedupe rows: in the email's referral partition, or in the holding partition when unmatched.</summary>
-    public const string EventRowPrefix = "event-";
+    public const string EventRowPrefix = EmailLedgerEntity.EventRowPrefix;
 
     /// <summary>The custom arg that names one attempt to send an email; its events tell an unknown outcome apart.</summary>
     public const string SendIdArg = "send_id";

@@ -19,12 +19,10 @@ namespace Referrals.Functions.Notifications;
 /// </summary>
 public sealed partial class SendNotifications(
     EmailLedger ledger,
+    EmailsCalledFor calledFor,
     PipelineQueues queues,
-    SpecialistDirectory directory,
     EmailSender sender,
     IOptions<EmailOptions> options,
-    IOptions<RoutingOptions> routingOptions,
-    ReferralLinks links,
     TimeProvider clock,
     ILogger<SendNotifications> logger)
 {
@@ -90,9 +88,9 @@ public sealed partial class SendNotifications(
                 return;
             }
 
-            var emails = referral is null ? await WithdrawalNoticeAsync(message, cancellationToken)
-                : message.DuplicateId is { } duplicateId ? ComposeDuplicateNotice(referral, duplicateId)
-                : await ComposeAsync(referral, cancellationToken);
+            var emails = referral is null ? await calledFor.WithdrawalNoticeAsync(message.ReferralId, message.WithdrawnSpecialistId!, cancellationToken)
+                : message.DuplicateId is { } duplicateId ? calledFor.DuplicateNotice(referral, duplicateId)
+                : await calledFor.ByStateAsync(referral, cancellationToken);
             var plan = Plan(message, referral, emails, partition);
             if (plan.Claims.Count > 0 && !await ledger.TryWriteAsync(referral, plan.Claims, cancellationToken))
             {
@@ -111,7 +109,7 @@ public sealed partial class SendNotifications(
 
     private sealed record Attempt(EmailMessage Email, EmailLedgerEntity Row);
 
-    private sealed record SendPlan(List<(EmailLedgerEntity Row, bool IsNew)> Claims, List<Attempt> Sends, List<EmailLedgerEntity> Reported, DateTimeOffset? ComeBackAt, bool AllDone);
+    private sealed record SendPlan(List<(EmailLedgerEntity Row, bool IsNew)> Claims, List<Attempt> Sends, DateTimeOffset? ComeBackAt, bool AllDone);
 
     /// <summary>What each email's row says to do now: nothing (done), wait (held, or an outcome not known yet), or send.</summary>
     private SendPlan Plan(ReferralMessage message, ReferralEntity? referral, IReadOnlyList<EmailMessage> emails, EmailLedger.Partition partition)
@@ -119,7 +117,6 @@ public sealed partial class SendNotifications(
         var now = clock.GetUtcNow();
         var claims = new List<(EmailLedgerEntity, bool)>();
         var sends = new List<Attempt>();
-        var reported = new List<EmailLedgerEntity>();
         DateTimeOffset? comeBackAt = null;
         foreach (var email in emails)
         {
@@ -135,7 +132,6 @@ public sealed partial class SendNotifications(
                 existing.State = EmailLedgerEntity.Sent;
                 existing.SentAt ??= now;
                 claims.Add((existing, false));
-                reported.Add(existing);
                 continue;
             }
 
@@ -168,26 +164,41 @@ public sealed partial class SendNotifications(
             }
         }
 
-        return new SendPlan(claims, sends, reported, comeBackAt, comeBackAt is null);
+        return new SendPlan(claims, sends, comeBackAt, comeBackAt is null);
     }
 
     /// <summary>
-    /// Sends what was claimed, in order (the urgent alert first), stopping at the first failure, then records every
+    /// Sends what was claimed, in order (the urgent alert first), stopping at the first failure that is not an unknown
+    /// outcome, then records every
     /// outcome in one write. The claim was the last check against an erasure: emails claimed together go together.
     /// </summary>
     private async Task DeliverAsync(ReferralMessage message, ReferralEntity? referral, SendPlan plan, CancellationToken cancellationToken)
     {
         Exception? failure = null;
+        var stopped = false;
         foreach (var attempt in plan.Sends)
         {
-            if (failure is not null)
+            if (stopped)
             {
                 // Not tried: the next attempt may send it at once.
                 attempt.Row.State = EmailLedgerEntity.Failed;
                 continue;
             }
 
-            failure = await SendAsync(message.ReferralId, attempt, cancellationToken);
+            switch (await SendAsync(message.ReferralId, attempt, cancellationToken))
+            {
+                case null:
+                    break;
+                case SendOutcomeUnknownException unknown:
+                    // SendGrid answered too late, not wrongly: the other emails need not wait for this one's grace.
+                    failure ??= unknown;
+                    break;
+                case { } other:
+                    // Refused, down or rate limited: the rest would meet the same, so they wait for the retry.
+                    failure = other;
+                    stopped = true;
+                    break;
+            }
         }
 
         var finished = plan.Sends.Select(s => s.Row).ToList();
@@ -283,87 +294,14 @@ public sealed partial class SendNotifications(
         public bool Urgent { get; } = urgent;
     }
 
-    private async Task<IReadOnlyList<EmailMessage>> WithdrawalNoticeAsync(ReferralMessage message, CancellationToken cancellationToken)
-    {
-        if (await directory.FindAsync(message.WithdrawnSpecialistId!, cancellationToken) is not { } specialist)
-        {
-            LogNoSpecialist(message.ReferralId, message.WithdrawnSpecialistId!);
-            return [];
-        }
-
-        return [EmailContent.SpecialistWithdrawn(message.ReferralId, specialist.Email, specialist.Name)];
-    }
-
     /// <summary>Longer than one invocation's longest send: 2 attempts × 10 s timeout, backoff and a 10 s rate-limit wait.</summary>
     private static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(1);
-
-    /// <summary>The emails the referral's current state calls for; the ledger filters out those already sent.</summary>
-    private async Task<IReadOnlyList<EmailMessage>> ComposeAsync(ReferralEntity entity, CancellationToken cancellationToken)
-    {
-        var referral = entity.ToReferral();
-        if (referral.Status is ReferralStatus.Withdrawn or ReferralStatus.Duplicate)
-        {
-            return []; // withdrawn and erased, or a repeat's stub: nobody is emailed about it
-        }
-
-        var privacyUrl = Privacy.PrivacyNotice.UrlFor(routingOptions.Value.PublicBaseUrl);
-        var emails = new List<EmailMessage>();
-        if (entity.Urgent)
-        {
-            // First, so that nothing else in this message (a held claim, a slow send) delays it.
-            emails.Add(EmailContent.UrgentAlert(referral.Id, routingOptions.Value.OperatorsAddress, links.ReviewUrl(referral.Id)));
-        }
-
-        emails.Add(EmailContent.VisitorConfirmation(referral, links.WithdrawUrl(referral.Id), privacyUrl));
-        var specialist = entity.AssignedSpecialistId is { } specialistId
-            ? await directory.FindAsync(specialistId, cancellationToken)
-                ?? throw new InvalidOperationException($"Specialist {specialistId}, assigned to the referral in the message, is no longer in the directory.")
-            : null;
-        switch (referral.Status)
-        {
-            case ReferralStatus.Routed or ReferralStatus.Notified when specialist is not null:
-                var respondUrl = links.RespondUrl(referral.Id, specialist.Id, entity.Assignment);
-                emails.Add(EmailContent.SpecialistNewReferral(referral, specialist.Email, specialist.Name, entity.Assignment, respondUrl,
-                    (entity.AssignedAt ?? clock.GetUtcNow()) + routingOptions.Value.ReminderAfterFor(entity.Urgent)));
-                if (entity.ReminderForAssignment == entity.Assignment)
-                {
-                    emails.Add(EmailContent.SpecialistReminder(referral, specialist.Email, specialist.Name, entity.Assignment, respondUrl));
-                }
-
-                break;
-            case ReferralStatus.Accepted when specialist is not null:
-                emails.Add(EmailContent.VisitorAccepted(referral, specialist.Name, entity.ContactMethod, privacyUrl));
-                break;
-            case ReferralStatus.NeedsTriage:
-                emails.Add(EmailContent.TriageNotice(referral, options.Value.TriageAddress, links.TriageUrl(referral.Id, entity.Assignment)));
-                break;
-        }
-
-        if (entity.TimedOutAssignment > 0 && entity.TimedOutSpecialistId is { } silent)
-        {
-            emails.Add(EmailContent.OperatorSlaAlert(referral, routingOptions.Value.OperatorsAddress, silent, entity.TimedOutAssignment));
-        }
-
-        return emails;
-    }
-
-    /// <summary>
-    /// "We already have your request": to the owner of a live referral that someone sent the form again for, once per
-    /// repeat (the ledger key names the repeat's stub), and within the address's daily cap like a confirmation.
-    /// </summary>
-    private IReadOnlyList<EmailMessage> ComposeDuplicateNotice(ReferralEntity owner, string duplicateId) =>
-        owner.CurrentStatus is ReferralStatus.Withdrawn or ReferralStatus.Duplicate || !ReferralId.IsWellFormed(duplicateId)
-            ? []
-            : [EmailContent.DuplicateNotice(owner.ToReferral(), duplicateId, links.WithdrawUrl(owner.PartitionKey))];
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: notifications queued again for {At:u} (rate limit or a claim held elsewhere)")]
     private partial void LogComeBackLater(string referralId, DateTimeOffset at);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} is erased: nothing more is sent about it")]
     private partial void LogErased(string referralId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: specialist {SpecialistId} is no longer in the directory; no withdrawal notice sent")]
-    private partial void LogNoSpecialist(string referralId, string specialistId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId}: {Kind} email sent")]
     private partial void LogSent(string referralId, EmailKind kind);

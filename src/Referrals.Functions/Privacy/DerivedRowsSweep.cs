@@ -1,7 +1,6 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Referrals.Core.Email;
-using Referrals.Functions.Notifications;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Privacy;

@@ -171,7 +171,7 @@ public sealed partial class ReferralErasure(
     /// </summary>
     private static bool IsWithdrawalNotice(TableEntity row) =>
         row.RowKey == EmailLedgerEntity.RowKeyFor(nameof(Core.Email.EmailKind.SpecialistWithdrawn))
-        || (row.RowKey.StartsWith(Notifications.SendGridEvents.EventRowPrefix, StringComparison.Ordinal) && row.GetString("LedgerKey") == nameof(Core.Email.EmailKind.SpecialistWithdrawn));
+        || (row.RowKey.StartsWith(EmailLedgerEntity.EventRowPrefix, StringComparison.Ordinal) && row.GetString("LedgerKey") == nameof(Core.Email.EmailKind.SpecialistWithdrawn));
 
     /// <summary>Routed, Notified or Accepted (or one of those before a failure): a specialist has been told about it.</summary>
     private static bool HeldBySpecialist(ReferralEntity referral) =>

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Referrals;
 using Referrals.Functions.Intake;
-using Referrals.Functions.Notifications;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Privacy;
@@ -120,10 +119,10 @@ public sealed partial class RetentionPurge(
     {
         var purged = 0;
         var inPartitions = TableClient.CreateQueryFilter(
-            $"((RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}) or (RowKey ge {SendGridEvents.EventRowPrefix} and RowKey lt {"event."})) and Timestamp lt {cutoff}");
+            $"((RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}) or (RowKey ge {EmailLedgerEntity.EventRowPrefix} and RowKey lt {"event."})) and Timestamp lt {cutoff}");
         await foreach (var row in referrals.QueryAsync<TableEntity>(inPartitions, cancellationToken: cancellationToken))
         {
-            purged += row.RowKey.StartsWith(SendGridEvents.EventRowPrefix, StringComparison.Ordinal)
+            purged += row.RowKey.StartsWith(EmailLedgerEntity.EventRowPrefix, StringComparison.Ordinal)
                 ? await referrals.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken) ? 1 : 0
                 : row.GetString(nameof(EmailLedgerEntity.State)) is EmailLedgerEntity.Sent or EmailLedgerEntity.Suppressed
                     && await StripDeliveryDetailsAsync(referrals, row, cancellationToken) ? 1 : 0;
@@ -133,7 +132,7 @@ public sealed partial class RetentionPurge(
         await foreach (var row in ledger.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
         {
             // Unmatched event partitions, and operator alerts about a referral's parked messages.
-            var isEvent = row.RowKey.StartsWith(SendGridEvents.EventRowPrefix, StringComparison.Ordinal) || !ReferralId.IsWellFormed(row.PartitionKey);
+            var isEvent = row.RowKey.StartsWith(EmailLedgerEntity.EventRowPrefix, StringComparison.Ordinal) || !ReferralId.IsWellFormed(row.PartitionKey);
             var at = row.GetDateTimeOffset("At") ?? row.GetDateTimeOffset("ReceivedAt") ?? row.GetDateTimeOffset(nameof(EmailLedgerEntity.SentAt))
                 ?? row.GetDateTimeOffset(nameof(EmailLedgerEntity.ClaimedAt)) ?? row.Timestamp;
             if (at >= cutoff)

@@ -212,6 +212,9 @@ public sealed class EmailLedgerEntity : ITableEntity
 {
     public const string RowKeyPrefix = "email-";
 
+    /// <summary>Delivery events live beside the emails they report, in the referral's partition.</summary>
+    public const string EventRowPrefix = "event-";
+
     public string PartitionKey { get; set; } = "";
     public string RowKey { get; set; } = "";
     public DateTimeOffset? Timestamp { get; set; }

@@ -1,7 +1,7 @@
 using Azure.Data.Tables;
 using Referrals.Functions.Storage;
 
-namespace Referrals.Functions.Privacy;
+namespace Referrals.Functions.Storage;
 
 /// <summary>
 /// The other half of erasure's ordering. Erasure marks the referral first and deletes derived rows after; anything
