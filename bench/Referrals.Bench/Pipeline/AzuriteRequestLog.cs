@@ -1,0 +1,157 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Referrals.Bench.Pipeline;
+
+/// <summary>One kind of storage request: service ("table" or "queue"), the table or queue, and what was done.</summary>
+internal sealed record RequestKind(string Service, string Name, string Operation);
+
+/// <summary>The requests Azurite served between two marks, by kind.</summary>
+internal sealed record RequestCount(IReadOnlyDictionary<RequestKind, int> ByKind)
+{
+    public int Total => ByKind.Values.Sum();
+
+    /// <summary>Queue receives, empty polls included: how many depends on timing (polling backoff), not on the code path.</summary>
+    public int Receives => ByKind.Where(k => k.Key.Operation == "receive").Sum(k => k.Value);
+}
+
+/// <summary>
+/// Counts requests from Azurite's own request log (azurite --debug FILE), as ../shared/tools/storage-requests/count.py
+/// does, between two byte marks. Requests the bench made itself (its User-Agent carries <see cref="BenchClients.ApplicationId"/>)
+/// are left out, so only the DevHost's are charged to the pipeline.
+/// </summary>
+internal sealed partial class AzuriteRequestLog(string path)
+{
+    /// <summary>The end of the last complete line now in the log: a line Azurite is still writing belongs to the next window.</summary>
+    public long Mark()
+    {
+        using var stream = Open();
+        var length = stream.Length;
+        var buffer = new byte[64 * 1024];
+        for (var end = length; end > 0;)
+        {
+            var start = Math.Max(0, end - buffer.Length);
+            stream.Position = start;
+            stream.ReadExactly(buffer, 0, (int)(end - start));
+            var newline = Array.LastIndexOf(buffer, (byte)'\n', (int)(end - start) - 1);
+            if (newline >= 0)
+            {
+                return start + newline + 1;
+            }
+
+            end = start;
+        }
+
+        return 0;
+    }
+
+    public RequestCount Count(long from, long to)
+    {
+        var counts = new Dictionary<RequestKind, int>();
+        using var stream = Open();
+        stream.Position = from;
+        var buffer = new byte[1 << 20];
+        var carry = new List<byte>();
+        var remaining = to - from;
+        while (remaining > 0)
+        {
+            var read = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
+            if (read == 0)
+            {
+                break;
+            }
+
+            remaining -= read;
+            var lineStart = 0;
+            for (var i = 0; i < read; i++)
+            {
+                if (buffer[i] != (byte)'\n')
+                {
+                    continue;
+                }
+
+                string line;
+                if (carry.Count > 0)
+                {
+                    carry.AddRange(buffer.AsSpan(lineStart, i - lineStart));
+                    line = Encoding.UTF8.GetString(carry.ToArray());
+                    carry.Clear();
+                }
+                else
+                {
+                    line = Encoding.UTF8.GetString(buffer, lineStart, i - lineStart);
+                }
+
+                Add(counts, line);
+                lineStart = i + 1;
+            }
+
+            carry.AddRange(buffer.AsSpan(lineStart, read - lineStart));
+        }
+
+        return new RequestCount(counts);
+    }
+
+    /// <summary>Classifies one log line, if it is the start of a request (one such line per request).</summary>
+    internal static RequestKind? Classify(string line)
+    {
+        if (!line.Contains("StorageContextMiddleware: RequestMethod=", StringComparison.Ordinal)
+            || line.Contains($"\"user-agent\":\"{BenchClients.ApplicationId} ", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var match = RequestLine().Match(line);
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        var (service, method, path, query) = (match.Groups[1].Value, match.Groups[2].Value, match.Groups[3].Value, match.Groups[4].Value);
+        var parts = path.Split('/');
+        if (service == "Queue")
+        {
+            var queue = parts[0].Length == 0 ? "(account)" : parts[0];
+            if (parts.Length >= 2 && parts[1] == "messages")
+            {
+                var operation = method switch
+                {
+                    "GET" when query.Contains("peekonly", StringComparison.OrdinalIgnoreCase) => "peek",
+                    "GET" => "receive",
+                    "POST" => "send",
+                    "DELETE" => "delete",
+                    "PUT" => "update",
+                    _ => method,
+                };
+                return new RequestKind("queue", queue, operation);
+            }
+
+            return new RequestKind("queue", queue, "admin " + method);
+        }
+
+        // Entity paths look like Referrals(PartitionKey='…',RowKey='…'); a GET without keys is a query.
+        var table = TableKeys().Replace(parts[0], "");
+        if (table.StartsWith("$batch", StringComparison.Ordinal))
+        {
+            return new RequestKind("table", "(batch)", "batch");
+        }
+
+        return new RequestKind("table", table, method == "GET" && !parts[0].Contains('(', StringComparison.Ordinal) ? "query" : method);
+    }
+
+    private static void Add(Dictionary<RequestKind, int> counts, string line)
+    {
+        if (Classify(line) is { } kind)
+        {
+            counts[kind] = counts.GetValueOrDefault(kind) + 1;
+        }
+    }
+
+    private FileStream Open() => new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+
+    [GeneratedRegex(@"(Queue|Table)StorageContextMiddleware: RequestMethod=(\w+) RequestURL=http://[^/]+/devstoreaccount1/([^ ?]*)(\?\S*)?")]
+    private static partial Regex RequestLine();
+
+    [GeneratedRegex(@"\(.*")]
+    private static partial Regex TableKeys();
+}
