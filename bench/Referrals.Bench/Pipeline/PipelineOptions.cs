@@ -13,6 +13,9 @@ internal sealed record PipelineOptions
     /// <summary>How long a burst may take, after its last POST was answered, until every referral's two emails arrived.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(300);
 
+    /// <summary>A hard stop for the whole run: past it the run fails naming the step it was in (a normal run takes well under 10 minutes).</summary>
+    public TimeSpan TimeLimit { get; init; } = TimeSpan.FromMinutes(12);
+
     /// <summary>Post every referral from the bench's own address, as one client (the per-client rate counter is then one row).</summary>
     public bool OneClient { get; init; }
 
@@ -44,6 +47,7 @@ internal sealed record PipelineOptions
                 "--burst" when value >= 1 => options with { Burst = value },
                 "--concurrency" when value >= 1 => options with { Concurrency = value },
                 "--drain-timeout" when value >= 1 => options with { DrainTimeout = TimeSpan.FromSeconds(value) },
+                "--time-limit" when value >= 1 => options with { TimeLimit = TimeSpan.FromSeconds(value) },
                 _ => throw new BenchFailure($"Unknown option or value out of range: {name} {value} (see bench/README.md)."),
             };
         }

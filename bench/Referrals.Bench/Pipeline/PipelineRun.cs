@@ -28,6 +28,7 @@ internal static class PipelineRun
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
 
     private static readonly Stopwatch Clock = new();
+    private static string step = "starting";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -54,15 +55,28 @@ internal static class PipelineRun
         AppDomain.CurrentDomain.UnhandledException += (_, _) => ChildProcess.KillAll();
 
         string? work = null;
+        var keep = false;
         try
         {
             var options = PipelineOptions.Parse(args);
+            keep = options.Keep;
             var environment = BenchEnvironment.Locate();
             environment.CheckPrerequisites();
             var runId = Guid.NewGuid().ToString("N")[..8];
             work = Path.Combine(Path.GetTempPath(), "referrals-bench-" + runId);
             Directory.CreateDirectory(work);
-            var results = await MeasureAsync(environment, options, runId, work, stop.Token);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            limit.CancelAfter(options.TimeLimit);
+            PipelineResults results;
+            try
+            {
+                results = await MeasureAsync(environment, options, runId, work, limit.Token);
+            }
+            catch (OperationCanceledException) when (limit.IsCancellationRequested && !stop.IsCancellationRequested)
+            {
+                throw new BenchFailure($"The run passed its time limit ({options.TimeLimit.TotalSeconds:F0} s, --time-limit) during: {step}.");
+            }
+
             Report.Print(results, Console.Out);
             if (!options.Keep)
             {
@@ -78,6 +92,12 @@ internal static class PipelineRun
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             Console.Error.WriteLine("Interrupted.");
+            ChildProcess.KillAll();
+            if (work is not null && !keep)
+            {
+                TryDelete(work);
+            }
+
             return 130;
         }
         catch (BenchFailure e)
@@ -102,6 +122,7 @@ internal static class PipelineRun
         var startedAt = TimeProvider.System.GetUtcNow();
         var load = BenchEnvironment.LoadAverage();
         Progress($"work folder {work}; load average {load}");
+        Step("starting Azurite");
 
         await using var azurite = await AzuriteServer.StartAsync(environment.AzuriteExecutable, work, AzuriteStartTimeout, cancellationToken);
         var log = new AzuriteRequestLog(azurite.DebugLogPath);
@@ -109,11 +130,13 @@ internal static class PipelineRun
 
         // 1. Azurite's own ceiling, before the DevHost runs, so nothing else competes for it.
         var round = new ReferralRound(azurite.ConnectionString);
+        Step("Azurite's referral round at concurrency 8 and 32 (12 s each)");
         var rounds8 = await round.RoundsPerSecondAsync(8, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), cancellationToken);
         Progress($"referral round, concurrency 8: {rounds8:F1} rounds/s");
         var rounds32 = await round.RoundsPerSecondAsync(32, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), cancellationToken);
         Progress($"referral round, concurrency 32: {rounds32:F1} rounds/s");
 
+        Step("starting the SendGrid stand-in and the DevHost");
         using var sendGrid = new SendGridStandIn();
         await using var devHost = await DevHostServer.StartAsync(environment.DevHostDll, new Dictionary<string, string>
         {
@@ -137,12 +160,14 @@ internal static class PipelineRun
 
         using var poster = new ReferralPoster(devHost.BaseAddress, runId, options.OneClient);
 
+        Step("a warm-up referral");
         // A first referral pays for JIT and connection set-up; it goes to triage (no specialist in AK) so it takes no capacity.
         var warmUp = await PostAcceptedAsync(poster, "warmup", 0, 0, "AK", "consultation", cancellationToken);
         await sendGrid.WaitForAsync([warmUp.Reference!], 2, WarmUpTimeout, TimeSpan.FromMilliseconds(20), "warm-up referral", null, cancellationToken);
         await Task.Delay(Settle, cancellationToken);
 
         // 2 and 3. One at a time, each waiting for both its emails.
+        Step($"{options.Sequential} sequential referrals");
         var from = log.Mark();
         var sequential = new List<Posted>();
         var endToEnd = new List<TimeSpan>();
@@ -196,7 +221,7 @@ internal static class PipelineRun
         string phase, int phaseCode, int count, PipelineOptions options, ReferralPoster poster, SendGridStandIn sendGrid, QueueDepthSampler depth,
         AzuriteRequestLog log, DevHostServer devHost, CancellationToken cancellationToken)
     {
-        Progress($"{phase}: posting {count} referrals at concurrency {options.Concurrency}");
+        Step($"{phase}: posting {count} referrals at concurrency {options.Concurrency}");
         depth.Reset();
         var from = log.Mark();
         var results = new Posted[count];
@@ -214,7 +239,7 @@ internal static class PipelineRun
         var refused = results.Where(r => r.Reference is null).GroupBy(r => r.Status == 0 ? "connection failed" : $"{(int)r.Status} {r.Status}")
             .ToDictionary(g => g.Key, g => g.Count());
         var first = results.Min(r => r.Started);
-        Progress($"{phase}: posts answered after {Stopwatch.GetElapsedTime(first).TotalSeconds:F1} s ({accepted.Count} accepted"
+        Step($"{phase}: posts answered after {Stopwatch.GetElapsedTime(first).TotalSeconds:F1} s ({accepted.Count} accepted"
             + (refused.Count > 0 ? ", refused: " + string.Join(", ", refused.Select(r => $"{r.Value} × {r.Key}")) : "") + "); waiting for the emails");
         if (accepted.Count == 0)
         {
@@ -266,6 +291,13 @@ internal static class PipelineRun
     }
 
     private static void Progress(string message) => Console.Error.WriteLine($"[{Clock.Elapsed.TotalSeconds,5:F0} s] {message}");
+
+    /// <summary>Names what the run is doing now, for the time limit's message, and prints it.</summary>
+    private static void Step(string message)
+    {
+        step = message;
+        Progress(message);
+    }
 
     private static void TryDelete(string folder)
     {
