@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Azure.Storage.Queues;
 
 namespace Referrals.Bench.Pipeline;
 
@@ -17,32 +18,39 @@ internal sealed record RequestCount(IReadOnlyDictionary<RequestKind, int> ByKind
 
 /// <summary>
 /// Counts requests from Azurite's own request log (azurite --debug FILE), as ../shared/tools/storage-requests/count.py
-/// does, between two byte marks. Requests the bench made itself (its User-Agent carries <see cref="BenchClients.ApplicationId"/>)
+/// does, between two marks. Requests the bench made itself (its User-Agent carries <see cref="BenchClients.ApplicationId"/>)
 /// are left out, so only the DevHost's are charged to the pipeline.
 /// </summary>
-internal sealed partial class AzuriteRequestLog(string path)
+internal sealed partial class AzuriteRequestLog(string path, string connectionString)
 {
-    /// <summary>The end of the last complete line now in the log: a line Azurite is still writing belongs to the next window.</summary>
-    public long Mark()
+    private readonly QueueServiceClient queues = new(connectionString, BenchClients.Queues());
+    private long scanned;
+
+    /// <summary>
+    /// A point in the log that every request Azurite answered before this call lies ahead of. Azurite writes its log
+    /// behind its answers (under load by a minute or more, and what is unwritten when it is killed is lost), so the file's
+    /// length says nothing: the bench makes a request of its own naming a fresh queue and waits until that line is written.
+    /// </summary>
+    public async Task<long> MarkAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var stream = Open();
-        var length = stream.Length;
-        var buffer = new byte[64 * 1024];
-        for (var end = length; end > 0;)
+        var marker = "bench-mark-" + Guid.NewGuid().ToString("N")[..12];
+        await queues.GetQueueClient(marker).ExistsAsync(cancellationToken);
+        var needle = Encoding.ASCII.GetBytes($"/{AccountPath}/{marker}");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
         {
-            var start = Math.Max(0, end - buffer.Length);
-            stream.Position = start;
-            stream.ReadExactly(buffer, 0, (int)(end - start));
-            var newline = Array.LastIndexOf(buffer, (byte)'\n', (int)(end - start) - 1);
-            if (newline >= 0)
+            if (Find(needle) is { } end)
             {
-                return start + newline + 1;
+                return end;
             }
 
-            end = start;
-        }
+            if (clock.Elapsed > timeout)
+            {
+                throw new BenchFailure($"Azurite's request log ({path}) did not show the bench's marker request within {timeout.TotalSeconds:F0} s: its log writing fell too far behind to count requests.");
+            }
 
-        return 0;
+            await Task.Delay(200, cancellationToken);
+        }
     }
 
     public RequestCount Count(long from, long to)
@@ -147,7 +155,52 @@ internal sealed partial class AzuriteRequestLog(string path)
         }
     }
 
+    /// <summary>The end of the first complete line holding <paramref name="needle"/> after the last mark, if written yet.</summary>
+    private long? Find(byte[] needle)
+    {
+        using var stream = Open();
+        stream.Position = scanned;
+        var buffer = new byte[1 << 20];
+        var carry = Array.Empty<byte>();
+        var offset = scanned; // file position of window[0]
+        while (true)
+        {
+            var read = stream.Read(buffer, 0, buffer.Length);
+            if (read == 0)
+            {
+                return null;
+            }
+
+            var window = carry.Length == 0 ? buffer.AsSpan(0, read) : [.. carry, .. buffer.AsSpan(0, read)];
+            var at = window.IndexOf(needle);
+            if (at >= 0)
+            {
+                var newline = window[at..].IndexOf((byte)'\n');
+                if (newline < 0)
+                {
+                    return null; // the marker's line is still being written
+                }
+
+                var end = offset + at + newline + 1;
+                scanned = end;
+                return end;
+            }
+
+            // Scan on, keeping the last complete line's end as the restart point and the tail in case the needle straddles chunks.
+            var lastNewline = window.LastIndexOf((byte)'\n');
+            var keepFrom = lastNewline >= 0 ? lastNewline + 1 : 0;
+            carry = window[keepFrom..].ToArray();
+            offset += keepFrom;
+            if (lastNewline >= 0)
+            {
+                scanned = offset;
+            }
+        }
+    }
+
     private FileStream Open() => new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+
+    private const string AccountPath = "devstoreaccount1";
 
     [GeneratedRegex(@"(Queue|Table)StorageContextMiddleware: RequestMethod=(\w+) RequestURL=http://[^/]+/devstoreaccount1/([^ ?]*)(\?\S*)?")]
     private static partial Regex RequestLine();
