@@ -64,24 +64,40 @@ internal sealed class BenchEnvironment
     public static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
-    public string Commit()
+    /// <summary>The last commit that changed the app (src/), and whether src/ has changes not yet committed.</summary>
+    public string AppCommit()
+    {
+        var commit = Git("log", "-1", "--format=%h", "--", "src");
+        if (commit is null || commit.Length == 0)
+        {
+            return "unknown";
+        }
+
+        return Git("status", "--porcelain", "--", "src") is { Length: > 0 } ? commit + " + uncommitted changes in src/" : commit;
+    }
+
+    private string? Git(params string[] arguments)
     {
         try
         {
-            var info = new ProcessStartInfo("git", ["-C", RepoRoot, "rev-parse", "--short", "HEAD"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            var info = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var argument in (string[])["-C", RepoRoot, .. arguments])
+            {
+                info.ArgumentList.Add(argument);
+            }
+
             using var git = Process.Start(info);
             if (git is null)
             {
-                return "unknown";
+                return null;
             }
 
-            var head = git.StandardOutput.ReadToEnd().Trim();
-            git.WaitForExit(5000);
-            return git.ExitCode == 0 && head.Length > 0 ? head : "unknown";
+            var output = git.StandardOutput.ReadToEnd().Trim();
+            return git.WaitForExit(5000) && git.ExitCode == 0 ? output : null;
         }
         catch (System.ComponentModel.Win32Exception)
         {
-            return "unknown";
+            return null; // no git on this machine
         }
     }
 

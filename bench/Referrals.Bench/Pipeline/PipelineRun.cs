@@ -206,7 +206,7 @@ internal static class PipelineRun
             load,
             environment.AzuriteVersion(),
             RuntimeInformation.FrameworkDescription,
-            environment.Commit(),
+            environment.AppCommit(),
             options,
             rounds8,
             rounds32,

@@ -57,7 +57,7 @@ internal static class Report
         output.WriteLine();
         output.WriteLine("| figure | measured | goal | met |");
         output.WriteLine("|---|---|---|---|");
-        Line(output, $"| date | {r.StartedAt:yyyy-MM-dd HH:mm} UTC, {r.Duration.TotalMinutes:F1} min, commit {r.Commit} | | |");
+        Line(output, $"| date | {r.StartedAt:yyyy-MM-dd HH:mm} UTC, {r.Duration.TotalMinutes:F1} min; app (src/) at commit {r.Commit} | | |");
         Line(output, $"| machine | {r.Machine}; load average at start {r.LoadAtStart} | | |");
         Line(output, $"| software | Azurite {r.AzuriteVersion} (disk mode, request log on); {r.Runtime}; DevHost Release build | | |");
         var clients = r.Options.OneClient ? "all from one client address" : "each visitor from its own IPv6 /64 (X-Forwarded-For)";
