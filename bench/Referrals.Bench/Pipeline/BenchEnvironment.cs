@@ -64,6 +64,12 @@ internal sealed class BenchEnvironment
     public static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
+    /// <summary>The 1 minute load average per core, or null where /proc/loadavg does not exist.</summary>
+    public static double? LoadPerCore() =>
+        File.Exists("/proc/loadavg") && double.TryParse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture, out var load)
+            ? load / Environment.ProcessorCount
+            : null;
+
     /// <summary>The last commit that changed the app (src/), and whether src/ has changes not yet committed.</summary>
     public string AppCommit()
     {

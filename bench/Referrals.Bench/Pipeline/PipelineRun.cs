@@ -125,6 +125,11 @@ internal static class PipelineRun
         var startedAt = TimeProvider.System.GetUtcNow();
         var load = BenchEnvironment.LoadAverage();
         Progress($"work folder {work}; load average {load}");
+        if (BenchEnvironment.LoadPerCore() is > 2)
+        {
+            Progress("warning: the machine is busy (more than 2 runnable tasks per core): every figure will be lower than on a quiet machine, and the run may take up to 12 minutes.");
+        }
+
         Step("starting Azurite");
 
         await using var azurite = await AzuriteServer.StartAsync(environment.AzuriteExecutable, work, AzuriteStartTimeout, cancellationToken);
