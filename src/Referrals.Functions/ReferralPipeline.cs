@@ -10,11 +10,11 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
-using Referrals.Core.Security;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 using SendGrid;
 
 namespace Referrals.Functions;
@@ -50,11 +50,13 @@ public static class ReferralPipeline
         services.AddOptions<DirectoryOptions>().BindConfiguration(DirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddOptions<SendGridResilienceOptions>().BindConfiguration($"{EmailOptions.Section}:Resilience");
+        services.AddSingleton<SendGridRateGate>();
         services.AddHttpClient(EmailSender.HttpClientName)
             .AddResilienceHandler(SendGridResilience.PipelineName, (pipeline, context) => SendGridResilience.Configure(
                 pipeline,
                 context.ServiceProvider.GetRequiredService<IOptions<SendGridResilienceOptions>>().Value,
-                context.ServiceProvider.GetRequiredService<TimeProvider>()));
+                context.ServiceProvider.GetRequiredService<TimeProvider>(),
+                context.ServiceProvider.GetRequiredService<SendGridRateGate>()));
         // A client per use over the factory's pooled handlers, so handler rotation works as intended.
         services.AddTransient<ISendGridClient>(sp =>
         {
@@ -63,31 +65,24 @@ public static class ReferralPipeline
             return new SendGridClient(http, new SendGridClientOptions { ApiKey = options.SendGridApiKey, Host = options.SendGridHost });
         });
         services.AddTransient<EmailSender>();
+        services.AddSingleton<EmailLedger>();
         services.AddSingleton<SpecialistDirectory>();
 
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ReferralRouter>();
-        services.AddSingleton<ReferralLinks>();
 
-        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SecurityOptions>, SecurityOptionsValidator>();
-        services.AddSingleton(sp =>
-        {
-            var security = sp.GetRequiredService<IOptions<SecurityOptions>>().Value;
-            return new KeyRing(security.ActiveKeyId, security.Keys);
-        });
-        services.AddSingleton<SignedLinks>();
-        services.AddSingleton<FormStamp>();
-        services.AddSingleton<ThanksToken>();
-        services.AddSingleton<KeyedHash>();
+        services.AddReferralSecurity();
 
-        services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations()
-            .Validate(o => o.TrustedProxies.All(p => Web.ClientAddress.TryParseNetwork(p, out _)), "Intake:TrustedProxies must hold IP addresses or CIDR ranges (base address/prefix).")
+        services.AddOptions<WebOptions>().BindConfiguration(WebOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.TrustedProxies.All(p => ClientAddress.TryParseNetwork(p, out _)), "Intake:TrustedProxies must hold IP addresses or CIDR ranges (base address/prefix).")
             .ValidateOnStart();
+
+        services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IntakeGuards>();
         services.AddMetrics();
         services.AddSingleton<IntakeMetrics>();
         services.AddSingleton<IntakeService>();
+        services.AddSingleton<IntakeRequest>();
         services.AddTransient<InterestForm>();
 
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section)
@@ -120,6 +115,14 @@ public sealed class EmailOptions
     /// <summary>The Event Webhook's verification key from SendGrid's settings (base64); unsigned posts are refused.</summary>
     public string? EventWebhookPublicKey { get; set; }
 
+    /// <summary>
+    /// With the Event Webhook configured: how long an email whose attempt had an unknown outcome (a timeout, a lost
+    /// connection) waits for SendGrid to report that attempt before it is sent again. Without the webhook it is sent
+    /// again at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan UnknownOutcomeGrace { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>SendGrid validates but does not deliver (answers 200): for staging.</summary>
     public bool SandboxMode { get; set; }
 
@@ -133,6 +136,13 @@ public sealed class DirectoryOptions
 
     /// <summary>The specialists data file, relative to the app's folder unless rooted.</summary>
     [Required] public string SpecialistsFile { get; set; } = Path.Combine("data", "specialists.csv");
+
+    /// <summary>
+    /// How long routing may rank on the directory and loads this instance last read. An import on this instance shows
+    /// at once; on another, within this. Stale counts never offer past a bound: the offer's write is ETag-checked.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan CacheFor { get; set; } = TimeSpan.FromSeconds(30);
 
     public string SpecialistsFilePath => Path.IsPathRooted(SpecialistsFile) ? SpecialistsFile : Path.Combine(AppContext.BaseDirectory, SpecialistsFile);
 }

@@ -126,7 +126,7 @@ public class CrashTests(PipelineFixture fixture)
         Case NewCase(string name, string? ownerId = null, string? email = null) =>
             new(name, email ?? $"crash-{Guid.NewGuid():N}@example.com", $"2001:db8:dead:{Interlocked.Increment(ref client):x}::1", Guid.NewGuid().ToString(), ownerId);
 
-        // A new submission has 7 storage requests (rate limit read and write, key lookup, insert, key claim, dedupe
+        // A new submission has 7 storage requests (rate limit, per-email count, key lookup, insert, key claim, dedupe
         // claim, queue); a repeat of a live referral has 10 (the dedupe claim is read, then its owner, then the
         // notice is queued and the stub written). One step more shows the undisturbed answer.
         var plans = Enumerable.Range(1, 8).Select(step => (Repeat: false, Step: step))

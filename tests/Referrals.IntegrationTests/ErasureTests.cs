@@ -94,11 +94,11 @@ public partial class ErasureTests(PipelineFixture fixture)
         var specialistAddress = offer["to"]![0]!.ToString();
 
         // A delivery event through the signed webhook, recorded on the confirmation.
-        var ledger = Table(StorageNames.EmailLedgerTable);
-        var confirmationRow = (await ledger.GetEntityAsync<EmailLedgerEntity>(id, "VisitorConfirmation")).Value;
-        var delivered = await http.SendAsync(SendGridEventTests.Post(SendGridEventTests.Events(confirmationRow.ProviderMessageId!, (Guid.NewGuid().ToString("N"), "delivered")), DateTimeOffset.UtcNow));
+        var ledger = Table(StorageNames.ReferralsTable);
+        var confirmationRow = (await ledger.GetEntityAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("VisitorConfirmation"))).Value;
+        var delivered = await http.SendAsync(SendGridEventTests.Post(SendGridEventTests.Events(confirmationRow, (Guid.NewGuid().ToString("N"), "delivered")), DateTimeOffset.UtcNow));
         Assert.Equal(HttpStatusCode.OK, delivered.StatusCode);
-        Assert.Equal("delivered", (await ledger.GetEntityAsync<EmailLedgerEntity>(id, "VisitorConfirmation")).Value.LastEvent);
+        Assert.Equal("delivered", (await ledger.GetEntityAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("VisitorConfirmation"))).Value.LastEvent);
 
         // A message about it failed every attempt: parked, the referral Failed, operators alerted.
         var poison = new QueueClient(fixture.Azurite.ConnectionString, StorageNames.NotificationPoisonQueue, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
@@ -111,7 +111,7 @@ public partial class ErasureTests(PipelineFixture fixture)
         Assert.Contains(before, r => r.Table == StorageNames.ReferralsTable && r.Row.RowKey.StartsWith("routing-", StringComparison.Ordinal));
         Assert.Contains(before, r => r.Table == StorageNames.PoisonTable);
         Assert.Contains(before, r => r.Table == StorageNames.IntakeGuardsTable && r.Row.PartitionKey.StartsWith("idem-", StringComparison.Ordinal));
-        Assert.Contains(before, r => r.Table == StorageNames.EmailLedgerTable && r.Row.RowKey.StartsWith("event-", StringComparison.Ordinal));
+        Assert.Contains(before, r => r.Table == StorageNames.ReferralsTable && r.Row.PartitionKey == id && r.Row.RowKey.StartsWith("event-", StringComparison.Ordinal));
         var referral = (await Table(StorageNames.ReferralsTable).GetEntityAsync<ReferralEntity>(id, ReferralEntity.RowKeyValue)).Value;
         Assert.NotNull(referral.GuardKeys);
         var guardPartitions = referral.GuardKeys.Split(',');
@@ -121,7 +121,7 @@ public partial class ErasureTests(PipelineFixture fixture)
             Assert.NotEmpty(await guards.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {partition}")).ToListAsync());
         }
 
-        var messageIds = (await ledger.QueryAsync<EmailLedgerEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {id}")).ToListAsync())
+        var messageIds = (await ledger.QueryAsync<EmailLedgerEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {id} and RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}")).ToListAsync())
             .Select(r => r.ProviderMessageId).OfType<string>().ToList();
         Assert.True(messageIds.Count >= 2, "the visitor's and the specialist's emails have SendGrid message ids");
         var mailsBefore = (await MailsAsync()).Select(m => m["messageId"]!.ToString()).ToHashSet();
@@ -132,11 +132,11 @@ public partial class ErasureTests(PipelineFixture fixture)
         Assert.Equal(HttpStatusCode.OK, withdrawn.StatusCode);
         var notice = await WaitForMailAsync(m => m["subject"]!.ToString() == $"Referral {id} withdrawn", "the specialist's withdrawal notice");
         Assert.Equal(specialistAddress, notice["to"]![0]!.ToString());
-        await Eventually.UntilAsync(async () => (await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(id, "SpecialistWithdrawn")).Value?.State,
+        await Eventually.UntilAsync(async () => (await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("SpecialistWithdrawn"))).Value?.State,
             s => s == EmailLedgerEntity.Sent, TimeSpan.FromSeconds(20), "the notice to be recorded");
 
         // A late delivery event for the erased confirmation re-creates nothing.
-        var late = await http.SendAsync(SendGridEventTests.Post(SendGridEventTests.Events(confirmationRow.ProviderMessageId!, (Guid.NewGuid().ToString("N"), "bounce")), DateTimeOffset.UtcNow));
+        var late = await http.SendAsync(SendGridEventTests.Post(SendGridEventTests.Events(confirmationRow, (Guid.NewGuid().ToString("N"), "bounce")), DateTimeOffset.UtcNow));
         Assert.Equal(HttpStatusCode.OK, late.StatusCode);
 
         // The scan: every value of every row of every table.
@@ -170,7 +170,9 @@ public partial class ErasureTests(PipelineFixture fixture)
         }
 
         Assert.DoesNotContain(after, r => r.Table == StorageNames.PoisonTable && r.Row.GetString("ReferralId") == id);
-        Assert.DoesNotContain(after, r => r.Table == StorageNames.EmailLedgerTable && r.Row.PartitionKey == id && r.Row.RowKey != "SpecialistWithdrawn");
+        Assert.DoesNotContain(after, r => r.Table == StorageNames.EmailLedgerTable && r.Row.PartitionKey == id);
+        Assert.DoesNotContain(after, r => r.Table == StorageNames.ReferralsTable && r.Row.PartitionKey == id
+            && r.Row.RowKey.StartsWith(EmailLedgerEntity.RowKeyPrefix, StringComparison.Ordinal) && r.Row.RowKey != EmailLedgerEntity.RowKeyFor("SpecialistWithdrawn"));
 
         // What remains: an anonymous stub with its status and dates, and the history without its reasons.
         var stub = Assert.Single(after, r => r.Table == StorageNames.ReferralsTable && r.Row.PartitionKey == id && r.Row.RowKey == ReferralEntity.RowKeyValue).Row;

@@ -414,8 +414,9 @@ public partial class IntakeTests(PipelineFixture fixture)
 
         Assert.NotEqual(default, referral.ETag);
         await table.UpdateEntityAsync(new TableEntity(referral.PartitionKey, ReferralEntity.RowKeyValue) { ["Topic"] = "changed" }, Azure.ETag.All, TableUpdateMode.Merge);
-        var stub = new Referrals.Core.Referrals.StatusChange(Referrals.Core.Referrals.ReferralStatus.Duplicate, DateTimeOffset.UtcNow, Referrals.Core.Referrals.Actor.System, "test");
-        var conflict = await Assert.ThrowsAnyAsync<Azure.RequestFailedException>(() => table.TransitionAsync(referral, stub, null, CancellationToken.None));
+        var stub = referral.ToCase();
+        stub.MarkDuplicate(Referrals.Core.Referrals.ReferralId.New(), DateTimeOffset.UtcNow);
+        var conflict = await Assert.ThrowsAnyAsync<Azure.RequestFailedException>(() => table.SaveAsync(referral, stub, CancellationToken.None));
         Assert.True(conflict.IsConflict());
     }
 
@@ -478,7 +479,7 @@ public partial class IntakeTests(PipelineFixture fixture)
         var count = 0;
         foreach (var id in ids)
         {
-            var row = await Table(StorageNames.EmailLedgerTable).GetEntityIfExistsAsync<EmailLedgerEntity>(id, "VisitorConfirmation");
+            var row = await Table(StorageNames.ReferralsTable).GetEntityIfExistsAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("VisitorConfirmation"));
             count += row.HasValue ? 1 : 0;
         }
 

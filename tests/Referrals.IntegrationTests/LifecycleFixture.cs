@@ -54,7 +54,16 @@ public sealed class LifecycleFixture : IAsyncLifetime
             var change = routed is null
                 ? new StatusChange(ReferralStatus.NeedsTriage, lastChange ?? receivedAt, Actor.System, "Sent to triage: no specialist in IL.")
                 : new StatusChange(ReferralStatus.Routed, lastChange ?? receivedAt, Actor.System, "Routed to specialist sp-007.");
-            await referrals.TransitionAsync(stored, change, routed, CancellationToken.None);
+            // Straight into the table, as the test describes it: not through ReferralCase, which would number the assignment.
+            stored.Status = change.Status.ToString();
+            routed?.Invoke(stored);
+            stored.HistoryCount++;
+            await referrals.SubmitTransactionAsync(
+                [
+                    new TableTransactionAction(TableTransactionActionType.UpdateReplace, stored, stored.ETag),
+                    new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(id, stored.HistoryCount, change)),
+                ],
+                CancellationToken.None);
         }
 
         return id;

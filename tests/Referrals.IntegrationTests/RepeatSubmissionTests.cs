@@ -54,8 +54,8 @@ public class RepeatSubmissionTests(PipelineFixture fixture)
     private async Task<List<EmailLedgerEntity>> LedgerAsync(string referralId)
     {
         var rows = new List<EmailLedgerEntity>();
-        var ledger = new TableClient(fixture.Azurite.ConnectionString, StorageNames.EmailLedgerTable);
-        await foreach (var row in ledger.QueryAsync<EmailLedgerEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {referralId}")))
+        var ledger = new TableClient(fixture.Azurite.ConnectionString, StorageNames.ReferralsTable);
+        await foreach (var row in ledger.QueryAsync<EmailLedgerEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {referralId} and RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}")))
         {
             rows.Add(row);
         }
@@ -122,10 +122,10 @@ public class RepeatSubmissionTests(PipelineFixture fixture)
         }
 
         var decided = await Eventually.UntilAsync(
-            async () => (await LedgerAsync(ownerId)).Where(r => r.RowKey.StartsWith("DuplicateNotice-", StringComparison.Ordinal) && r.State is EmailLedgerEntity.Sent or EmailLedgerEntity.Suppressed).ToList(),
+            async () => (await LedgerAsync(ownerId)).Where(r => r.LedgerKey.StartsWith("DuplicateNotice-", StringComparison.Ordinal) && r.State is EmailLedgerEntity.Sent or EmailLedgerEntity.Suppressed).ToList(),
             rows => rows.Count == 3, TimeSpan.FromSeconds(20), "all three notices to be decided");
 
-        Assert.Equal(repeats.Select(r => $"DuplicateNotice-{r}").Order(), decided.Select(r => r.RowKey).Order());
+        Assert.Equal(repeats.Select(r => $"DuplicateNotice-{r}").Order(), decided.Select(r => r.LedgerKey).Order());
         Assert.Single(decided, r => r.State == EmailLedgerEntity.Suppressed); // 3 a day: the confirmation and two notices
         Assert.Equal(3, (await MailsAsync()).Count(m => To(m, email)));
     }

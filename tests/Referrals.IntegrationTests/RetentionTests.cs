@@ -114,35 +114,33 @@ public class RetentionTests(LifecycleFixture fixture)
         });
         var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.ToString();
         await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)), s => s!["status"]!.ToString() == "Notified", TimeSpan.FromSeconds(20), "notified");
-        var ledger = fixture.Table(StorageNames.EmailLedgerTable);
-        var confirmation = (await ledger.GetEntityAsync<EmailLedgerEntity>(id, "VisitorConfirmation")).Value;
+        var ledger = fixture.Table(StorageNames.ReferralsTable);
+        var unmatchedEvents = fixture.Table(StorageNames.EmailLedgerTable);
+        var confirmation = (await ledger.GetEntityAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("VisitorConfirmation"))).Value;
         var matched = Guid.NewGuid().ToString("N");
         var unmatched = Guid.NewGuid().ToString("N");
-        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(SendGridEventTests.Post(SendGridEventTests.Events(confirmation.ProviderMessageId!, (matched, "delivered")), DateTimeOffset.UtcNow))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(SendGridEventTests.Post(SendGridEventTests.Events(confirmation, (matched, "delivered")), DateTimeOffset.UtcNow))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(SendGridEventTests.Post(SendGridEventTests.Events("unknown" + unmatched, (unmatched, "delivered")), DateTimeOffset.UtcNow))).StatusCode);
         Assert.True((await ledger.GetEntityIfExistsAsync<TableEntity>(id, SendGridEvents.EventRowPrefix + matched)).HasValue);
-        Assert.True((await ledger.GetEntityIfExistsAsync<TableEntity>(SendGridEvents.UnmatchedEventsPartition, SendGridEvents.EventRowPrefix + unmatched)).HasValue);
+        Assert.True((await unmatchedEvents.GetEntityIfExistsAsync<TableEntity>(SendGridEvents.UnmatchedEventsPartition, SendGridEvents.EventRowPrefix + unmatched)).HasValue);
         var messageIds = (await PartitionAsync(ledger, id)).Select(r => r.GetString("ProviderMessageId")).OfType<string>().ToList();
         Assert.Equal(2, messageIds.Count);
 
         await PurgeAtAsync(DateTimeOffset.UtcNow.AddDays(29));
-        Assert.Equal("delivered", (await ledger.GetEntityAsync<EmailLedgerEntity>(id, "VisitorConfirmation")).Value.LastEvent);
+        Assert.Equal("delivered", (await ledger.GetEntityAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("VisitorConfirmation"))).Value.LastEvent);
 
         await PurgeAtAsync(DateTimeOffset.UtcNow.AddDays(31));
 
-        var left = await PartitionAsync(ledger, id);
-        Assert.Equal(["SpecialistNewReferral-1", "VisitorConfirmation"], left.Select(r => r.RowKey).Order(StringComparer.Ordinal));
+        var partition = await PartitionAsync(ledger, id);
+        var left = partition.Where(r => r.RowKey.StartsWith(EmailLedgerEntity.RowKeyPrefix, StringComparison.Ordinal)).ToList();
+        Assert.Equal(["email-SpecialistNewReferral-1", "email-VisitorConfirmation"], left.Select(r => r.RowKey).Order(StringComparer.Ordinal));
         Assert.All(left, r =>
         {
             Assert.Equal(EmailLedgerEntity.Sent, r.GetString("State"));
-            Assert.False(r.ContainsKey("ProviderMessageId") || r.ContainsKey("LastEvent") || r.ContainsKey("LastEventAt"));
+            Assert.False(r.ContainsKey("ProviderMessageId") || r.ContainsKey("SendId") || r.ContainsKey("LastEvent") || r.ContainsKey("LastEventAt"));
         });
-        foreach (var messageId in messageIds)
-        {
-            Assert.False((await ledger.GetEntityIfExistsAsync<TableEntity>(EmailLedgerEntity.MessageIndexKey(messageId), "")).HasValue);
-        }
-
-        Assert.False((await ledger.GetEntityIfExistsAsync<TableEntity>(SendGridEvents.UnmatchedEventsPartition, SendGridEvents.EventRowPrefix + unmatched)).HasValue);
+        Assert.DoesNotContain(partition, r => r.RowKey.StartsWith(SendGridEvents.EventRowPrefix, StringComparison.Ordinal));
+        Assert.False((await unmatchedEvents.GetEntityIfExistsAsync<TableEntity>(SendGridEvents.UnmatchedEventsPartition, SendGridEvents.EventRowPrefix + unmatched)).HasValue);
 
         // The marks left are what keep a redelivered message from emailing the visitor again.
         var mailsBefore = (await http.GetFromJsonAsync<JsonArray>("/mail/messages"))!.Count(m => m!["to"]![0]!.ToString() == visitor);

@@ -13,6 +13,7 @@ using Referrals.Core.Security;
 using Referrals.Functions;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Routing;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
 
 namespace Referrals.IntegrationTests;
@@ -95,7 +96,7 @@ public partial class RoutingTests(PipelineFixture fixture)
         await Task.WhenAll(ids.Select(async id =>
         {
             var referral = (await referrals.FindReferralAsync(id, CancellationToken.None))!;
-            await router.RouteAsync(referral, Actor.System, "", null, CancellationToken.None);
+            await router.RouteAsync(referral, referral.ToCase(), CancellationToken.None);
         }));
 
         var routed = new List<ReferralEntity>();
@@ -125,7 +126,11 @@ public partial class RoutingTests(PipelineFixture fixture)
                 new StatusChange(ReferralStatus.Received, clock.GetUtcNow(), Actor.Visitor, "test"), CancellationToken.None);
         }
 
-        await Task.WhenAll(more.Select(async id => await router.RouteAsync((await referrals.FindReferralAsync(id, CancellationToken.None))!, Actor.System, "", null, CancellationToken.None)));
+        await Task.WhenAll(more.Select(async id =>
+        {
+            var referral = (await referrals.FindReferralAsync(id, CancellationToken.None))!;
+            await router.RouteAsync(referral, referral.ToCase(), CancellationToken.None);
+        }));
         var second = new List<ReferralEntity>();
         foreach (var id in more)
         {
@@ -240,7 +245,7 @@ public partial class RoutingTests(PipelineFixture fixture)
         var entity = (await Table(StorageNames.ReferralsTable).FindReferralAsync(id, CancellationToken.None))!;
         var pastClock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-8));
         var oldLinks = new ReferralLinks(
-            Options.Create(new RoutingOptions { PublicBaseUrl = fixture.Host.BaseAddress.ToString(), LinkLifetime = TimeSpan.FromDays(7) }),
+            Options.Create(new LinkOptions { PublicBaseUrl = fixture.Host.BaseAddress.ToString(), LinkLifetime = TimeSpan.FromDays(7) }),
             fixture.Host.Services.GetRequiredService<SignedLinks>(), pastClock);
         var expired = oldLinks.RespondUrl(id, entity.AssignedSpecialistId!, entity.Assignment);
 

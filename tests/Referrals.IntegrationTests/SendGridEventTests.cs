@@ -1,3 +1,4 @@
+using Referrals.Functions.Notifications;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -32,7 +33,7 @@ public class SendGridEventTests(PipelineFixture fixture)
         return request;
     }
 
-    private async Task<(string ReferralId, string MessageId)> DeliveredReferralAsync()
+    private async Task<(string ReferralId, EmailLedgerEntity Email)> DeliveredReferralAsync()
     {
         var response = await http.PostAsJsonAsync("/api/referrals", new
         {
@@ -40,32 +41,53 @@ public class SendGridEventTests(PipelineFixture fixture)
             consent = true, privacyAcknowledged = true, adult = true,
         });
         var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.ToString();
-        var ledger = new TableClient(fixture.Azurite.ConnectionString, StorageNames.EmailLedgerTable);
+        var ledger = new TableClient(fixture.Azurite.ConnectionString, StorageNames.ReferralsTable);
         var row = await Eventually.UntilAsync(
-            async () => await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(id, "VisitorConfirmation") is { HasValue: true } found ? found.Value : null,
+            async () => await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("VisitorConfirmation")) is { HasValue: true } found ? found.Value : null,
             r => r?.ProviderMessageId is not null, TimeSpan.FromSeconds(20), "the confirmation to be sent");
-        return (id, row!.ProviderMessageId!);
+        return (id, row!);
     }
 
-    internal static string Events(string messageId, params (string EventId, string Event)[] events) =>
-        new JsonArray(events.Select(e => (JsonNode)new JsonObject
+    /// <summary>Events as SendGrid posts them for one of our emails: with the custom_args its send carried.</summary>
+    internal static string Events(EmailLedgerEntity email, params (string EventId, string Event)[] events) =>
+        Events(email.ProviderMessageId!, new Dictionary<string, string>
         {
-            ["email"] = "someone@example.com",
-            ["timestamp"] = 1700000000,
-            ["event"] = e.Event,
-            ["sg_event_id"] = e.EventId,
-            ["sg_message_id"] = $"{messageId}.filterdrecv-5645d9c87f-6r8lx-1-5D1A7B9B-1.0",
+            [SendNotifications.ReferralIdArg] = email.PartitionKey,
+            [SendNotifications.LedgerKeyArg] = email.LedgerKey,
+            [SendGridEvents.SendIdArg] = email.SendId!,
+        }, events);
+
+    /// <summary>Events for an email that is not ours (no custom_args).</summary>
+    internal static string Events(string messageId, params (string EventId, string Event)[] events) => Events(messageId, [], events);
+
+    private static string Events(string messageId, Dictionary<string, string> customArgs, (string EventId, string Event)[] events) =>
+        new JsonArray(events.Select(e =>
+        {
+            var item = new JsonObject
+            {
+                ["email"] = "someone@example.com",
+                ["timestamp"] = 1700000000,
+                ["event"] = e.Event,
+                ["sg_event_id"] = e.EventId,
+                ["sg_message_id"] = $"{messageId}.filterdrecv-5645d9c87f-6r8lx-1-5D1A7B9B-1.0",
+            };
+            foreach (var (name, value) in customArgs)
+            {
+                item[name] = value;
+            }
+
+            return (JsonNode)item;
         }).ToArray()).ToJsonString();
 
     private async Task<string?> LastEventAsync(string referralId) =>
-        (await new TableClient(fixture.Azurite.ConnectionString, StorageNames.EmailLedgerTable).GetEntityAsync<EmailLedgerEntity>(referralId, "VisitorConfirmation")).Value.LastEvent;
+        (await new TableClient(fixture.Azurite.ConnectionString, StorageNames.ReferralsTable).GetEntityAsync<EmailLedgerEntity>(referralId, EmailLedgerEntity.RowKeyFor("VisitorConfirmation"))).Value.LastEvent;
 
     [Fact]
     public async Task A_valid_signed_post_records_the_event_on_its_email()
     {
-        var (id, messageId) = await DeliveredReferralAsync();
+        var (id, email) = await DeliveredReferralAsync();
 
-        var response = await http.SendAsync(Post(Events(messageId, (Guid.NewGuid().ToString("N"), "delivered")), DateTimeOffset.UtcNow));
+        var response = await http.SendAsync(Post(Events(email, (Guid.NewGuid().ToString("N"), "delivered")), DateTimeOffset.UtcNow));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("delivered", await LastEventAsync(id));
@@ -74,8 +96,8 @@ public class SendGridEventTests(PipelineFixture fixture)
     [Fact]
     public async Task Unsigned_tampered_and_stale_posts_are_refused_and_change_nothing()
     {
-        var (id, messageId) = await DeliveredReferralAsync();
-        var payload = Events(messageId, (Guid.NewGuid().ToString("N"), "bounce"));
+        var (id, email) = await DeliveredReferralAsync();
+        var payload = Events(email, (Guid.NewGuid().ToString("N"), "bounce"));
 
         var unsigned = await http.SendAsync(Post(payload, DateTimeOffset.UtcNow, sign: false));
         var tampered = await http.SendAsync(Post(payload, DateTimeOffset.UtcNow, bodyOverride: payload.Replace("bounce", "delivered", StringComparison.Ordinal)));
@@ -90,12 +112,12 @@ public class SendGridEventTests(PipelineFixture fixture)
     [Fact]
     public async Task A_repeated_event_is_recorded_once()
     {
-        var (id, messageId) = await DeliveredReferralAsync();
+        var (id, email) = await DeliveredReferralAsync();
         var eventId = Guid.NewGuid().ToString("N");
 
-        var first = await (await http.SendAsync(Post(Events(messageId, (eventId, "deferred")), DateTimeOffset.UtcNow))).Content.ReadFromJsonAsync<JsonObject>();
-        await http.SendAsync(Post(Events(messageId, (Guid.NewGuid().ToString("N"), "delivered")), DateTimeOffset.UtcNow));
-        var repeat = await (await http.SendAsync(Post(Events(messageId, (eventId, "deferred")), DateTimeOffset.UtcNow))).Content.ReadFromJsonAsync<JsonObject>();
+        var first = await (await http.SendAsync(Post(Events(email, (eventId, "deferred")), DateTimeOffset.UtcNow))).Content.ReadFromJsonAsync<JsonObject>();
+        await http.SendAsync(Post(Events(email, (Guid.NewGuid().ToString("N"), "delivered")), DateTimeOffset.UtcNow));
+        var repeat = await (await http.SendAsync(Post(Events(email, (eventId, "deferred")), DateTimeOffset.UtcNow))).Content.ReadFromJsonAsync<JsonObject>();
 
         Assert.Equal(1, first!["recorded"]!.GetValue<int>());
         Assert.Equal(0, repeat!["recorded"]!.GetValue<int>());
@@ -105,9 +127,9 @@ public class SendGridEventTests(PipelineFixture fixture)
     [Fact]
     public async Task A_bounced_visitor_address_is_shown_to_operators_as_unreachable()
     {
-        var (id, messageId) = await DeliveredReferralAsync();
+        var (id, email) = await DeliveredReferralAsync();
 
-        await http.SendAsync(Post(Events(messageId, (Guid.NewGuid().ToString("N"), "bounce")), DateTimeOffset.UtcNow));
+        await http.SendAsync(Post(Events(email, (Guid.NewGuid().ToString("N"), "bounce")), DateTimeOffset.UtcNow));
 
         var view = await http.GetFromJsonAsync<JsonObject>($"/api/ops/referrals/{id}/routing?code={TestKeys.Host}");
         Assert.Equal("unreachable", view!["visitor"]!.ToString());

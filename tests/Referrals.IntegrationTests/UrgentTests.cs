@@ -109,7 +109,7 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
             Assert.DoesNotContain(word, confirmation["text"]!.ToString() + confirmation["html"], StringComparison.OrdinalIgnoreCase);
         }
 
-        var ledger = await Table(StorageNames.EmailLedgerTable).GetEntityAsync<EmailLedgerEntity>(id, "UrgentAlert");
+        var ledger = await Table(StorageNames.ReferralsTable).GetEntityAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("UrgentAlert"));
         Assert.Equal(EmailLedgerEntity.Sent, ledger.Value.State);
     }
 
@@ -121,7 +121,7 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
         await WaitForStatusAsync(id, "Notified");
         await WaitForMailAsync(m => Subject(m, $"New referral {id}"), "the specialist email");
         Assert.DoesNotContain(await MailsAsync(), m => Subject(m, AlertSubject(id)));
-        Assert.False((await Table(StorageNames.EmailLedgerTable).GetEntityIfExistsAsync<EmailLedgerEntity>(id, "UrgentAlert")).HasValue);
+        Assert.False((await Table(StorageNames.ReferralsTable).GetEntityIfExistsAsync<EmailLedgerEntity>(id, EmailLedgerEntity.RowKeyFor("UrgentAlert"))).HasValue);
     }
 
     [Fact]
@@ -211,7 +211,8 @@ public partial class UrgentTests(PipelineFixture fixture, BrowserFixture browser
             {
                 name = "Quinn Queue", email, state = "NY", treatment = "consultation", urgent, consent = true, privacyAcknowledged = true, adult = true,
             }));
-            var submit = ActivatorUtilities.CreateInstance<SubmitReferral>(scope.ServiceProvider, ActivatorUtilities.CreateInstance<IntakeService>(scope.ServiceProvider, capture));
+            var submit = ActivatorUtilities.CreateInstance<SubmitReferral>(scope.ServiceProvider,
+                ActivatorUtilities.CreateInstance<IntakeRequest>(scope.ServiceProvider, ActivatorUtilities.CreateInstance<IntakeService>(scope.ServiceProvider, capture)));
             await submit.Run(context.Request, CancellationToken.None);
             var stored = new List<ReferralEntity>();
             await foreach (var row in Table(StorageNames.ReferralsTable).QueryAsync<ReferralEntity>(TableClient.CreateQueryFilter($"Email eq {email}")))

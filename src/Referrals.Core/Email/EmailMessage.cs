@@ -1,9 +1,6 @@
 namespace Referrals.Core.Email;
 
-/// <summary>
-/// Which email a referral gets. The ledger keys sends by referral and kind (and assignment, for the kinds that repeat
-/// on a re-route), so a redelivered message never sends one twice.
-/// </summary>
+/// <summary>Which email a referral gets. Each kind is described once, in <see cref="EmailKinds"/>.</summary>
 public enum EmailKind
 {
     VisitorConfirmation,
@@ -11,7 +8,9 @@ public enum EmailKind
     SpecialistReminder,
     VisitorAccepted,
     TriageNotice,
-    OperatorAlert,
+
+    /// <summary>Operators: the specialist holding a referral did not answer in time.</summary>
+    OperatorSlaAlert,
 
     /// <summary>Operators are told at once that a referral needs attention now; once per referral.</summary>
     UrgentAlert,
@@ -21,13 +20,16 @@ public enum EmailKind
 
     /// <summary>To the specialist who held a referral the visitor withdrew: the reference only.</summary>
     SpecialistWithdrawn,
+
+    /// <summary>Operators: a referral's message failed for good in a queue.</summary>
+    OperatorFailureAlert,
 }
 
 /// <summary>An email ready to send. Subject and bodies carry the reference, never health details.</summary>
 public sealed record EmailMessage(EmailKind Kind, string ToAddress, string? ToName, string Subject, string Html, string Text, string LedgerKey)
 {
     public EmailMessage(EmailKind kind, string toAddress, string? toName, string subject, string html, string text)
-        : this(kind, toAddress, toName, subject, html, text, kind.ToString())
+        : this(kind, toAddress, toName, subject, html, text, EmailKinds.Of(kind).LedgerKey())
     {
     }
 }

@@ -12,10 +12,20 @@ public static partial class EmailTemplates
 {
     public static string CrisisText { get; } = Read("crisis.txt").Trim();
 
-    public static (string Subject, string Text, string Html) Render(string template, IReadOnlyDictionary<string, string> values) =>
-        (Fill(Read($"{template}.subject.txt").Trim(), values, encode: false),
-         Fill(Read($"{template}.txt"), values, encode: false),
-         Fill(Read($"{template}.html"), values, encode: true));
+    /// <summary>The prefix of the templates' embedded resource names (see the project file).</summary>
+    internal const string ResourcePrefix = "Templates/";
+
+    public static (string Subject, string Text, string Html) Render(string template, IReadOnlyDictionary<string, string> values)
+    {
+        var files = FilesFor(template);
+        return (Fill(Read(files.Subject).Trim(), values, encode: false),
+                Fill(Read(files.Text), values, encode: false),
+                Fill(Read(files.Html), values, encode: true));
+    }
+
+    /// <summary>The three files an email's wording is in.</summary>
+    internal static (string Subject, string Text, string Html) FilesFor(string template) =>
+        ($"{template}.subject.txt", $"{template}.txt", $"{template}.html");
 
     private static string Fill(string template, IReadOnlyDictionary<string, string> values, bool encode) =>
         Placeholder().Replace(template, match =>
@@ -31,7 +41,7 @@ public static partial class EmailTemplates
 
     private static string Read(string file)
     {
-        using var stream = typeof(EmailTemplates).Assembly.GetManifestResourceStream($"Templates/{file}")
+        using var stream = typeof(EmailTemplates).Assembly.GetManifestResourceStream(ResourcePrefix + file)
             ?? throw new FileNotFoundException($"No email template {file}.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();

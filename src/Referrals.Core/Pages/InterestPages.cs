@@ -33,8 +33,8 @@ public sealed record FormNotice(string Title, string Text)
 /// </summary>
 public static class InterestPages
 {
-    public const string HoneypotField = "website";
-    public const string StampField = "stamp";
+    public const string HoneypotField = ReferralFields.Website;
+    public const string StampField = ReferralFields.Stamp;
 
     internal const string CrisisBlock = """
         <aside class="crisis" aria-labelledby="crisis-title">
@@ -126,7 +126,7 @@ public static class InterestPages
         }
 
         html.Append("<form method=\"post\" action=\"").Append(E(model.PostUrl)).Append("\" novalidate>");
-        foreach (var hidden in new[] { "topic", "post" }.Concat(SourceAttribution.UtmKeys))
+        foreach (var hidden in new[] { ReferralFields.Topic, ReferralFields.Post }.Concat(SourceAttribution.UtmKeys))
         {
             if (Value(model, hidden) is { Length: > 0 } v)
             {
@@ -136,37 +136,37 @@ public static class InterestPages
 
         html.Append("<input type=\"hidden\" name=\"").Append(StampField).Append("\" value=\"").Append(E(model.Stamp)).Append("\">");
 
-        TextField(html, model, "name", "Full name", "text", "name", hint: null, optional: false);
-        TextField(html, model, "email", "Email address", "email", "email", hint: "We will send your reference and next steps here.", optional: false);
-        TextField(html, model, "phone", "Phone number", "tel", "tel", hint: "Only if you would like a call or a text.", optional: true);
+        TextField(html, model, ReferralFields.Name, "Full name", "text", "name", hint: null, optional: false);
+        TextField(html, model, ReferralFields.Email, "Email address", "email", "email", hint: "We will send your reference and next steps here.", optional: false);
+        TextField(html, model, ReferralFields.Phone, "Phone number", "tel", "tel", hint: "Only if you would like a call or a text.", optional: true);
 
-        SelectField(html, model, "state", "State where you live", "Specialists can only treat people in states where they are licensed.",
+        SelectField(html, model, ReferralFields.State, "State where you live", "Specialists can only treat people in states where they are licensed.",
             UsStates.ByCode.OrderBy(s => s.Value, StringComparer.Ordinal).Select(s => (s.Key, s.Value)));
-        SelectField(html, model, "treatment", "What would you like to learn about?", null,
+        SelectField(html, model, ReferralFields.Treatment, "What would you like to learn about?", null,
             Treatments.All.Select(t => (t.Code, t.DisplayName)));
 
-        RadioGroup(html, model, "contactMethod", "How should we contact you?", ContactMethods, "email");
-        RadioGroup(html, model, "visitPreference", "How would you like to be seen?", VisitPreferences, "either");
-        SelectField(html, model, "language", "Preferred language (optional)", "We will try to match you with a specialist who speaks it.",
+        RadioGroup(html, model, ReferralFields.ContactMethod, "How should we contact you?", ContactMethods, "email");
+        RadioGroup(html, model, ReferralFields.VisitPreference, "How would you like to be seen?", VisitPreferences, "either");
+        SelectField(html, model, ReferralFields.Language, "Preferred language (optional)", "We will try to match you with a specialist who speaks it.",
             Languages.All.Select(l => (l.Code, l.Name)), required: false);
 
-        TextField(html, model, "insurance", "Insurance provider", "text", "off", hint: "For example the name on your insurance card.", optional: true);
+        TextField(html, model, ReferralFields.Insurance, "Insurance provider", "text", "off", hint: "For example the name on your insurance card.", optional: true);
 
-        html.Append("<div class=\"field\"><label for=\"").Append(FieldId("message")).Append("\">Anything you would like us to know <span class=\"optional\">(optional)</span></label>")
+        html.Append("<div class=\"field\"><label for=\"").Append(FieldId(ReferralFields.Message)).Append("\">Anything you would like us to know <span class=\"optional\">(optional)</span></label>")
             .Append("<span class=\"hint\" id=\"message-hint\">Up to ").Append(ReferralValidator.MaxMessageLength).Append(" characters. Please do not include anything urgent: this form is not monitored in real time.</span>");
-        ErrorText(html, model, "message");
-        html.Append("<textarea id=\"").Append(FieldId("message")).Append("\" name=\"message\" maxlength=\"").Append(ReferralValidator.MaxMessageLength).Append('"')
-            .Append(Described(model, "message", "message-hint")).Append('>').Append(E(Value(model, "message") ?? "")).Append("</textarea>")
+        ErrorText(html, model, ReferralFields.Message);
+        html.Append("<textarea id=\"").Append(FieldId(ReferralFields.Message)).Append("\" name=\"").Append(ReferralFields.Message).Append("\" maxlength=\"").Append(ReferralValidator.MaxMessageLength).Append('"')
+            .Append(Described(model, ReferralFields.Message, "message-hint")).Append('>').Append(E(Value(model, ReferralFields.Message) ?? "")).Append("</textarea>")
             .Append("<p class=\"hint\" id=\"message-count\" aria-live=\"polite\"></p></div>");
 
         html.Append("<fieldset class=\"field\"><legend>Your safety</legend>");
-        Checkbox(html, model, "urgent", "I am having thoughts of harming myself", hintId: "urgent-hint");
+        Checkbox(html, model, ReferralFields.Urgent, "I am having thoughts of harming myself", hintId: "urgent-hint");
         html.Append("<p class=\"hint\" id=\"urgent-hint\">").Append(E(UrgentHint)).Append("</p></fieldset>");
 
         html.Append("<fieldset class=\"field\"><legend>Before you send</legend>");
-        Checkbox(html, model, "consent", "I agree to be contacted about my request by email, or by phone or text if I chose that");
+        Checkbox(html, model, ReferralFields.Consent, "I agree to be contacted about my request by email, or by phone or text if I chose that");
         PrivacyCheckbox(html, model);
-        Checkbox(html, model, "adult", "I am 18 or older");
+        Checkbox(html, model, ReferralFields.Adult, "I am 18 or older");
         html.Append("</fieldset>");
 
         html.Append("<div class=\"hp\"><label for=\"").Append(HoneypotField).Append("\">Leave this field empty</label><input type=\"text\" id=\"").Append(HoneypotField)
@@ -292,7 +292,7 @@ public static class InterestPages
     private static void Checkbox(StringBuilder html, FormModel model, string name, string label, string? hintId = null)
     {
         ErrorText(html, model, name);
-        html.Append("<div class=\"choice\"><input type=\"checkbox\" id=\"").Append(FieldId(name)).Append("\" name=\"").Append(name).Append("\" value=\"yes\"")
+        html.Append("<div class=\"choice\"><input type=\"checkbox\" id=\"").Append(FieldId(name)).Append("\" name=\"").Append(name).Append("\" value=\"").Append(ReferralFields.CheckedValue).Append('"')
             .Append(IsChecked(Value(model, name)) ? " checked" : "").Append(Described(model, name, hintId))
             .Append("><label for=\"").Append(FieldId(name)).Append("\">").Append(E(label)).Append("</label></div>");
     }
@@ -303,9 +303,9 @@ public static class InterestPages
     /// </summary>
     private static void PrivacyCheckbox(StringBuilder html, FormModel model)
     {
-        const string name = "privacyAcknowledged";
+        const string name = ReferralFields.PrivacyAcknowledged;
         ErrorText(html, model, name);
-        html.Append("<div class=\"choice\"><input type=\"checkbox\" id=\"").Append(FieldId(name)).Append("\" name=\"").Append(name).Append("\" value=\"yes\"")
+        html.Append("<div class=\"choice\"><input type=\"checkbox\" id=\"").Append(FieldId(name)).Append("\" name=\"").Append(name).Append("\" value=\"").Append(ReferralFields.CheckedValue).Append('"')
             .Append(IsChecked(Value(model, name)) ? " checked" : "").Append(Described(model, name))
             .Append("><label for=\"").Append(FieldId(name)).Append("\">I have read the <a href=\"").Append(PrivacyPage.Path)
             .Append("\" target=\"_blank\" rel=\"noopener\">privacy notice<span class=\"visually-hidden\"> (opens in a new tab)</span></a>")
@@ -329,9 +329,7 @@ public static class InterestPages
         return (ids.Count > 0 ? $" aria-describedby=\"{string.Join(' ', ids)}\"" : "") + (invalid ? " aria-invalid=\"true\"" : "");
     }
 
-    public static bool IsChecked(string? value) =>
-        value is not null && (value.Equals("yes", StringComparison.OrdinalIgnoreCase) || value.Equals("on", StringComparison.OrdinalIgnoreCase)
-            || value.Equals("true", StringComparison.OrdinalIgnoreCase));
+    public static bool IsChecked(string? value) => ReferralFields.IsChecked(value);
 
     public static string FieldId(string name) => "field-" + name;
 

@@ -1,268 +1,91 @@
-using PhoneNumbers;
+using System.Text.Json.Serialization;
 
 namespace Referrals.Core.Referrals;
 
-public enum VisitPreference
-{
-    Either,
-    Telehealth,
-    InPerson,
-}
-
-public enum ContactMethod
-{
-    Email,
-    Phone,
-    Text,
-}
-
 /// <summary>
-/// What a visitor posts, from the form or as JSON. Every field is optional here so that validation, not parsing,
-/// reports what is missing.
+/// What a visitor posts, from the form or as JSON: the one input model. Every field is optional here so that
+/// validation, not parsing, reports what is missing. Its names are <see cref="ReferralFields"/>: the JSON binding reads
+/// them from the attributes, <see cref="FromForm"/> and <see cref="FormValues"/> from the same constants.
 /// </summary>
 public sealed record ReferralSubmission(
-    string? Name,
-    string? Email,
-    string? State,
-    string? Treatment,
-    bool? Consent,
-    string? Phone = null,
-    string? ContactMethod = null,
-    string? Insurance = null,
-    string? Message = null,
-    bool? PrivacyAcknowledged = null,
-    bool? Adult = null,
-    bool? Urgent = null,
-    string? Topic = null,
-    string? Post = null,
-    IReadOnlyDictionary<string, string>? Utm = null,
-    string? Language = null,
-    string? VisitPreference = null);
-
-/// <summary>A submission that passed validation, with normalised values (phone in E.164).</summary>
-public sealed record ValidReferral(
-    string Name,
-    string Email,
-    string State,
-    string Treatment,
-    string? Phone = null,
-    ContactMethod ContactMethod = ContactMethod.Email,
-    string? Insurance = null,
-    string? Message = null,
-    bool Urgent = false,
-    SourceAttribution? Source = null,
-    string? Language = null,
-    VisitPreference VisitPreference = VisitPreference.Either);
-
-public sealed record ValidationOutcome(ValidReferral? Referral, IReadOnlyDictionary<string, string[]> Errors)
+    [property: JsonPropertyName(ReferralFields.Name)] string? Name,
+    [property: JsonPropertyName(ReferralFields.Email)] string? Email,
+    [property: JsonPropertyName(ReferralFields.State)] string? State,
+    [property: JsonPropertyName(ReferralFields.Treatment)] string? Treatment,
+    [property: JsonPropertyName(ReferralFields.Consent)] bool? Consent,
+    [property: JsonPropertyName(ReferralFields.Phone)] string? Phone = null,
+    [property: JsonPropertyName(ReferralFields.ContactMethod)] string? ContactMethod = null,
+    [property: JsonPropertyName(ReferralFields.Insurance)] string? Insurance = null,
+    [property: JsonPropertyName(ReferralFields.Message)] string? Message = null,
+    [property: JsonPropertyName(ReferralFields.PrivacyAcknowledged)] bool? PrivacyAcknowledged = null,
+    [property: JsonPropertyName(ReferralFields.Adult)] bool? Adult = null,
+    [property: JsonPropertyName(ReferralFields.Urgent)] bool? Urgent = null,
+    [property: JsonPropertyName(ReferralFields.Topic)] string? Topic = null,
+    [property: JsonPropertyName(ReferralFields.Post)] string? Post = null,
+    [property: JsonPropertyName(ReferralFields.Utm)] IReadOnlyDictionary<string, string>? Utm = null,
+    [property: JsonPropertyName(ReferralFields.Language)] string? Language = null,
+    [property: JsonPropertyName(ReferralFields.VisitPreference)] string? VisitPreference = null,
+    [property: JsonPropertyName(ReferralFields.Website)] string? Website = null,
+    [property: JsonPropertyName(ReferralFields.Stamp)] string? Stamp = null)
 {
-    public bool IsValid => Referral is not null;
-}
-
-public static class ReferralValidator
-{
-    public const int MaxNameLength = 100;
-    public const int MaxEmailLength = 254;
-    public const int MaxPhoneLength = 30;
-    public const int MaxInsuranceLength = 100;
-    public const int MaxMessageLength = 1000;
-    public const int MaxPostLength = 200;
-
-    /// <summary>The example in the phone error; a unit test checks that the validator accepts it.</summary>
-    public const string PhoneExample = "(212) 555-0123";
-
-    public const string PhoneError = $"Enter a US phone number like {PhoneExample}, or a number with + and its country code, or leave it empty.";
-
-    public const string EmailHiddenCharacters = "Your email address contains hidden or unusual characters, which copying and pasting can bring in. Please type it in.";
-
-    private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
-
-    /// <summary>Validates everything and reports each field's first problem, in words a visitor can act on.</summary>
-    public static ValidationOutcome Validate(ReferralSubmission submission)
+    /// <summary>Reads a form post; <paramref name="field"/> gives a field's posted value, or null when it was not posted.</summary>
+    public static ReferralSubmission FromForm(Func<string, string?> field)
     {
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        void Fail(string field, string message) => errors.TryAdd(field, [message]);
-
-        var name = SingleLine("name", "Name", submission.Name, MaxNameLength, required: "Enter your name.", Fail, allowJoiners: true);
-        var email = SingleLine("email", "Email address", submission.Email, MaxEmailLength, required: "Enter your email address.", Fail, unacceptable: EmailHiddenCharacters);
-        switch (email is null ? EmailProblem.None : EmailAddresses.Check(email))
-        {
-            case EmailProblem.Invisible:
-                Fail("email", EmailHiddenCharacters);
-                break;
-            case EmailProblem.Format:
-                Fail("email", "Enter an email address like name@example.com.");
-                break;
-        }
-
-        var phoneText = SingleLine("phone", "Phone number", submission.Phone, MaxPhoneLength, required: null, Fail);
-        var phone = phoneText is null ? null : NormalisePhone(phoneText);
-        if (phoneText is not null && phone is null)
-        {
-            Fail("phone", PhoneError);
-        }
-
-        var state = SingleLine("state", "State", submission.State, 2 + 20, required: "Choose the US state you live in.", Fail);
-        if (state is not null && !UsStates.IsValid(state))
-        {
-            Fail("state", "Choose a US state from the list.");
-        }
-
-        var treatmentText = SingleLine("treatment", "Treatment", submission.Treatment, 50, required: "Choose the treatment you would like to learn about.", Fail);
-        var treatment = Treatments.Find(treatmentText);
-        if (treatmentText is not null && treatment is null)
-        {
-            Fail("treatment", "Choose a treatment from the list.");
-        }
-
-        var contact = Referrals.ContactMethod.Email;
-        var contactText = SingleLine("contactMethod", "Contact method", submission.ContactMethod, 20, required: null, Fail);
-        if (contactText is not null && !Enum.TryParse(contactText, ignoreCase: true, out contact))
-        {
-            Fail("contactMethod", "Choose email, phone call or text message.");
-        }
-        else if (!errors.ContainsKey("contactMethod") && contact != Referrals.ContactMethod.Email && phoneText is null)
-        {
-            Fail("phone", "Enter a phone number so that we can call or text you, or choose email.");
-        }
-
-        var insurance = SingleLine("insurance", "Insurance", submission.Insurance, MaxInsuranceLength, required: null, Fail, allowJoiners: true);
-        // Several lines are fine here; other controls are refused before trimming, so none hides at either end.
-        var message = submission.Message;
-        if (message is not null && message.Any(c => char.IsControl(c) && c is not '\r' and not '\n' and not '\t'))
-        {
-            Fail("message", "Your message contains characters we cannot accept.");
-        }
-        else if (string.IsNullOrEmpty(message = message?.Trim()))
-        {
-            message = null;
-        }
-        else if (message.Length > MaxMessageLength)
-        {
-            Fail("message", $"Your message must be {MaxMessageLength} characters or fewer (it has {message.Length}).");
-        }
-
-        if (submission.Consent != true)
-        {
-            Fail("consent", "Agree to be contacted so that a specialist can reach you.");
-        }
-
-        if (submission.PrivacyAcknowledged != true)
-        {
-            Fail("privacyAcknowledged", "Confirm that you have read the privacy notice.");
-        }
-
-        if (submission.Adult != true)
-        {
-            Fail("adult", "Confirm that you are 18 or older.");
-        }
-
-        var source = ValidateSource(submission, Fail);
-
-        string? language = null;
-        if (SingleLine("language", "Language", submission.Language, 20, required: null, Fail) is { } languageText)
-        {
-            language = Languages.Find(languageText)?.Code;
-            if (language is null)
-            {
-                Fail("language", "Choose a language from the list.");
-            }
-        }
-
-        var visit = Referrals.VisitPreference.Either;
-        if (SingleLine("visitPreference", "Visit preference", submission.VisitPreference, 20, required: null, Fail) is { } visitText
-            && !Enum.TryParse(visitText.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out visit))
-        {
-            Fail("visitPreference", "Choose telehealth, in person, or either.");
-        }
-
-        return errors.Count > 0
-            ? new ValidationOutcome(null, errors)
-            : new ValidationOutcome(
-                new ValidReferral(name!, email!, UsStates.Normalize(state!), treatment!.Code, phone, contact, insurance, message, submission.Urgent == true, source, language, visit),
-                errors);
-    }
-
-    /// <summary>US numbers by default; an international number needs its + prefix. Returns E.164, or null when invalid.</summary>
-    public static string? NormalisePhone(string text)
-    {
-        try
-        {
-            var number = Phones.Parse(text, "US");
-            return Phones.IsValidNumber(number) ? Phones.Format(number, PhoneNumberFormat.E164) : null;
-        }
-        catch (NumberParseException)
-        {
-            return null;
-        }
-    }
-
-    private static SourceAttribution ValidateSource(ReferralSubmission submission, Action<string, string> fail)
-    {
-        string? topic = null;
-        if (SingleLine("topic", "Topic", submission.Topic, 100, required: null, fail) is { } topicText)
-        {
-            topic = Topics.Find(topicText)?.Code;
-            if (topic is null)
-            {
-                fail("topic", "The topic of the link you followed is not one we know.");
-            }
-        }
-
-        var post = SingleLine("post", "Post", submission.Post, MaxPostLength, required: null, fail);
-        var utm = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in submission.Utm ?? new Dictionary<string, string>())
-        {
-            if (!SourceAttribution.UtmKeys.Contains(key))
-            {
-                fail("utm", $"'{key}' is not a utm value we record.");
-            }
-            else if (SingleLine("utm", key, value, SourceAttribution.MaxValueLength, required: null, fail) is { } clean)
-            {
-                utm[key] = clean;
-            }
-        }
-
-        return new SourceAttribution(topic, post, utm);
+        bool Checked(string name) => ReferralFields.IsChecked(field(name));
+        var utm = SourceAttribution.UtmKeys.Select(k => (Key: k, Value: field(k))).Where(u => !string.IsNullOrEmpty(u.Value)).ToDictionary(u => u.Key, u => u.Value!);
+        return new ReferralSubmission(
+            Name: field(ReferralFields.Name),
+            Email: field(ReferralFields.Email),
+            State: field(ReferralFields.State),
+            Treatment: field(ReferralFields.Treatment),
+            Consent: Checked(ReferralFields.Consent),
+            Phone: field(ReferralFields.Phone),
+            ContactMethod: field(ReferralFields.ContactMethod),
+            Insurance: field(ReferralFields.Insurance),
+            Message: field(ReferralFields.Message),
+            PrivacyAcknowledged: Checked(ReferralFields.PrivacyAcknowledged),
+            Adult: Checked(ReferralFields.Adult),
+            Urgent: Checked(ReferralFields.Urgent),
+            Topic: field(ReferralFields.Topic),
+            Post: field(ReferralFields.Post),
+            Utm: utm,
+            Language: field(ReferralFields.Language),
+            VisitPreference: field(ReferralFields.VisitPreference),
+            Website: field(ReferralFields.Website),
+            Stamp: field(ReferralFields.Stamp));
     }
 
     /// <summary>
-    /// A one-line field: its characters are checked as posted (see <see cref="OneLineText"/>), then space separators
-    /// are trimmed, then the length is checked. Joiners are allowed only where names in some scripts need them.
+    /// The values to show again on the form, by field name, so a visitor never has to retype them. Not the honeypot
+    /// or the stamp: the form writes a stamp of its own choosing.
     /// </summary>
-    private static string? SingleLine(string field, string label, string? value, int maxLength, string? required, Action<string, string> fail,
-        bool allowJoiners = false, string? unacceptable = null)
+    public Dictionary<string, string?> FormValues()
     {
-        if (value is not null)
+        static string? Tick(bool? value) => value == true ? ReferralFields.CheckedValue : null;
+        var values = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
-            switch (OneLineText.Check(value, allowJoiners))
-            {
-                case TextProblem.LineBreak:
-                    fail(field, $"{label} must be on one line.");
-                    return null;
-                case TextProblem.Unacceptable:
-                    fail(field, unacceptable ?? $"{label} contains characters we cannot accept.");
-                    return null;
-            }
+            [ReferralFields.Name] = Name,
+            [ReferralFields.Email] = Email,
+            [ReferralFields.Phone] = Phone,
+            [ReferralFields.State] = State,
+            [ReferralFields.Treatment] = Treatment,
+            [ReferralFields.ContactMethod] = ContactMethod,
+            [ReferralFields.Insurance] = Insurance,
+            [ReferralFields.Message] = Message,
+            [ReferralFields.Consent] = Tick(Consent),
+            [ReferralFields.PrivacyAcknowledged] = Tick(PrivacyAcknowledged),
+            [ReferralFields.Adult] = Tick(Adult),
+            [ReferralFields.Urgent] = Tick(Urgent),
+            [ReferralFields.Topic] = Topic,
+            [ReferralFields.Post] = Post,
+            [ReferralFields.Language] = Language,
+            [ReferralFields.VisitPreference] = VisitPreference,
+        };
+        foreach (var (key, value) in Utm ?? new Dictionary<string, string>())
+        {
+            values[key] = value;
         }
 
-        var trimmed = value is null ? null : OneLineText.TrimSpaces(value);
-        if (trimmed is null || OneLineText.IsBlank(trimmed))
-        {
-            if (required is not null)
-            {
-                fail(field, required);
-            }
-
-            return null;
-        }
-
-        if (trimmed.Length > maxLength)
-        {
-            fail(field, $"{label} must be {maxLength} characters or fewer.");
-            return null;
-        }
-
-        return trimmed;
+        return values;
     }
 }

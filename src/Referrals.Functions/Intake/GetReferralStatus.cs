@@ -4,6 +4,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Referrals.Core.Referrals;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Intake;
 
@@ -23,10 +24,7 @@ public sealed class GetReferralStatus([FromKeyedServices(StorageNames.ReferralsT
         var referral = ReferralId.IsWellFormed(id) ? await referrals.FindReferralAsync(id, cancellationToken) : null;
         if (referral is null)
         {
-            return TypedResults.Problem(
-                title: "No referral has this reference.",
-                detail: "Check the reference in your confirmation email.",
-                statusCode: StatusCodes.Status404NotFound);
+            return Problems.NotFound("No referral has this reference.", "Check the reference in your confirmation email.");
         }
 
         var before = Enum.TryParse<ReferralStatus>(referral.StatusBeforeFailure, out var b) ? b : (ReferralStatus?)null;

@@ -18,7 +18,8 @@ public sealed class IntakeGuards(
     IOptions<IntakeOptions> options,
     TimeProvider clock)
 {
-    public sealed record RateDecision(bool Allowed, TimeSpan RetryAfter);
+    /// <param name="Count">The submissions counted in the window, this one included when allowed.</param>
+    public sealed record RateDecision(bool Allowed, TimeSpan RetryAfter, int Count = 0);
 
     /// <summary>Counts one submission for the client in the current clock hour.</summary>
     public async Task<RateDecision> CountSubmissionAsync(string clientHash, CancellationToken cancellationToken)
@@ -41,28 +42,27 @@ public sealed class IntakeGuards(
     {
         var now = clock.GetUtcNow();
         var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
-        var allowed = await table.ChangeAsync<TableEntity, bool>(emailLimitKey, today.ToString("yyyyMMdd", CultureInfo.InvariantCulture), row =>
+        var (allowed, counted) = await table.ChangeAsync<TableEntity, (bool, int)>(emailLimitKey, today.ToString("yyyyMMdd", CultureInfo.InvariantCulture), row =>
         {
             var count = row?.GetInt32("Count") ?? 0;
             if (count >= options.Value.SubmissionsPerEmailPerDay)
             {
-                return (null, false);
+                return (null, (false, count));
             }
 
             var write = row ?? new TableEntity(emailLimitKey, today.ToString("yyyyMMdd", CultureInfo.InvariantCulture));
             write["Count"] = count + 1;
-            return (write, true);
-        }, cancellationToken);
-        return new RateDecision(allowed, today.AddDays(1) - now);
+            return (write, (true, count + 1));
+        }, cancellationToken, Known<TableEntity>.Absent);
+        return new RateDecision(allowed, today.AddDays(1) - now, counted);
     }
 
-    /// <summary>Counts a confirmation (or duplicate notice) for an address today; false once the day's allowance is used up.</summary>
-    /// <param name="partitionKey">From <see cref="IntakeKeys.Confirmation"/>.</param>
-    public async Task<bool> CountConfirmationAsync(string partitionKey, CancellationToken cancellationToken)
-    {
-        var day = clock.GetUtcNow().ToString("yyyyMMdd", CultureInfo.InvariantCulture);
-        return await IncrementAsync(partitionKey, day, cancellationToken) <= options.Value.ConfirmationsPerDay;
-    }
+    /// <summary>
+    /// Whether the submission counted <paramref name="emailCount"/>-th today for its address may still be confirmed (by
+    /// a confirmation or a repeat notice). Each submission brings at most one of those, so the per-email count decides
+    /// the cap at intake, and sending needs no counter of its own.
+    /// </summary>
+    public bool MayConfirm(int emailCount) => emailCount <= options.Value.ConfirmationsPerDay;
 
     /// <summary>Counts a submission dropped as spam, by reason and day, for operators.</summary>
     public Task<int> CountSpamAsync(string reason, CancellationToken cancellationToken) =>
@@ -120,13 +120,32 @@ public sealed class IntakeGuards(
     private static Claim ToClaim(TableEntity row) =>
         new(row.GetString("ReferralId") ?? "", row.GetString("SubmissionHash"), row.GetDateTimeOffset("ClaimedAt") ?? DateTimeOffset.MinValue, row.ETag);
 
-    /// <summary>Adds one to a counter row (concurrent writers meet through <see cref="OptimisticConcurrency"/>); returns the new count.</summary>
-    public Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken) =>
-        table.ChangeAsync<TableEntity, int>(partitionKey, rowKey, row =>
+    /// <summary>
+    /// Adds one to a counter row (concurrent writers meet through <see cref="OptimisticConcurrency"/>); returns the new
+    /// count. The first attempt decides on the row this instance last wrote (a busy client's hour), or else assumes
+    /// the row is new (counters are keyed by hour or day): either way one write, and only a conflict costs a read.
+    /// </summary>
+    public async Task<int> IncrementAsync(string partitionKey, string rowKey, CancellationToken cancellationToken)
+    {
+        var key = (partitionKey, rowKey);
+        var known = lastWritten.TryGetValue(key, out var row) ? new Known<TableEntity>(new TableEntity(row) { ETag = row.ETag }) : Known<TableEntity>.Absent;
+        TableEntity? written = null;
+        var count = await table.ChangeAsync<TableEntity, int>(partitionKey, rowKey, current =>
         {
-            var count = (row?.GetInt32("Count") ?? 0) + 1;
-            var write = row ?? new TableEntity(partitionKey, rowKey);
-            write["Count"] = count;
-            return (write, count);
-        }, cancellationToken);
+            var count = (current?.GetInt32("Count") ?? 0) + 1;
+            written = current ?? new TableEntity(partitionKey, rowKey);
+            written["Count"] = count;
+            return (written, count);
+        }, cancellationToken, known);
+        if (lastWritten.Count >= MaxRemembered)
+        {
+            lastWritten.Clear(); // a bound, not a policy: forgetting costs one read on the next conflict
+        }
+
+        lastWritten[key] = written!;
+        return count;
+    }
+
+    private const int MaxRemembered = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), TableEntity> lastWritten = new();
 }

@@ -11,16 +11,12 @@ public static class IntakeKeys
 {
     public const string IdempotencyPrefix = "idem-";
     public const string DedupePrefix = "dedupe-";
-    public const string ConfirmationPrefix = "confirm-";
     public const string EmailLimitPrefix = "email-";
 
     /// <summary>An Idempotency-Key (or a form stamp's id) is scoped to the client that sent it.</summary>
     public static string Idempotency(KeyedHash hash, string clientHash, string key) => IdempotencyPrefix + hash.Of("idempotency", $"{clientHash}|{key}");
 
     public static string Dedupe(KeyedHash hash, ReferralEntity referral) => DedupePrefix + hash.Of("dedupe", $"{referral.Email.ToLowerInvariant()}|{referral.Treatment}");
-
-    /// <summary>The per-address daily counter of confirmations and duplicate notices.</summary>
-    public static string Confirmation(KeyedHash hash, string email) => ConfirmationPrefix + hash.Of("confirmation", email.ToLowerInvariant());
 
     /// <summary>The per-address daily count of accepted submissions (the per-email limit).</summary>
     public static string EmailLimit(KeyedHash hash, string email) => EmailLimitPrefix + hash.Of("email-limit", email.Trim().ToLowerInvariant());

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Referrals.Functions.Intake;
 
+/// <summary>Intake's own settings. CORS and the client address are shared web settings (<see cref="Web.WebOptions"/>), bound from this section too.</summary>
 public sealed class IntakeOptions
 {
     public const string Section = "Intake";
@@ -12,7 +13,6 @@ public sealed class IntakeOptions
     /// <summary>A form sent longer than this after it was shown comes back with a note to check and send again.</summary>
     public TimeSpan StampLifetime { get; set; } = TimeSpan.FromHours(2);
 
-
     [Range(1, 10_000)] public int RateLimitPerHour { get; set; } = 5;
 
     [Range(1, 100)] public int ConfirmationsPerDay { get; set; } = 3;
@@ -20,23 +20,11 @@ public sealed class IntakeOptions
     /// <summary>Submissions accepted per email address per day (UTC), counted by keyed hash.</summary>
     [Range(1, 1000)] public int SubmissionsPerEmailPerDay { get; set; } = 5;
 
-    /// <summary>
-    /// Proxies of our own in front of the app (IP addresses or CIDR ranges): only when one of them connects is
-    /// <see cref="ClientAddressHeader"/> believed. None by default: the platform already gives the connecting address.
-    /// </summary>
-    public string[] TrustedProxies { get; set; } = [];
-
-    /// <summary>The header a trusted proxy names the client in; X-Forwarded-For unless the proxy uses its own.</summary>
-    [Required] public string ClientAddressHeader { get; set; } = "X-Forwarded-For";
-
     /// <summary>The same email and treatment within this window is a repeat: its owner is emailed instead.</summary>
     public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Referrals still Received after this long have their claims completed and are queued by the reconciler.</summary>
     public TimeSpan ReconcileAfter { get; set; } = TimeSpan.FromMinutes(2);
-
-    /// <summary>Origins (the blog's) allowed to post from the browser; nothing else gets CORS headers.</summary>
-    public string[] AllowedOrigins { get; set; } = [];
 
     public const int MaxBodyBytes = 16 * 1024;
 

@@ -43,13 +43,15 @@ public sealed partial class IntakeService(
 {
     /// <param name="clientHash">The keyed hash of the client's address: an idempotency key is scoped to it.</param>
     /// <param name="idempotencyKey">The client's Idempotency-Key, or the form stamp's id; null for none.</param>
-    public async Task<IntakeOutcome> SubmitAsync(ValidReferral valid, string clientHash, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <param name="mayConfirm">False once the address had its confirmations for the day (<see cref="IntakeGuards.MayConfirm"/>).</param>
+    public async Task<IntakeOutcome> SubmitAsync(ValidReferral valid, string clientHash, string? idempotencyKey, bool mayConfirm, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var referral = ReferralEntity.From(ReferralId.New(), valid, now);
+        referral.ConfirmationCapped = !mayConfirm;
         var submission = IntakeKeys.Submission(hash, referral);
         var idempotency = idempotencyKey is null ? null : IntakeKeys.Idempotency(hash, clientHash, idempotencyKey);
-        referral.GuardKeys = IntakeKeys.Join(IntakeKeys.Dedupe(hash, referral), idempotency, IntakeKeys.Confirmation(hash, referral.Email), IntakeKeys.EmailLimit(hash, referral.Email));
+        referral.GuardKeys = IntakeKeys.Join(IntakeKeys.Dedupe(hash, referral), idempotency, IntakeKeys.EmailLimit(hash, referral.Email));
 
         IntakeGuards.Claim? stale = null;
         if (idempotency is not null && await guards.FindClaimAsync(idempotency, cancellationToken) is { } held)
@@ -83,7 +85,7 @@ public sealed partial class IntakeService(
                     return new IntakeOutcome(IntakeResult.KeyReused);
                 case ClaimKind.Repeat:
                     // The notice first: a crash before the stub leaves a Received row that the reconciler stubs silently.
-                    await queues.Notifications(urgent: false).SendDuplicateNoticeAsync(claimed.HolderId!, referral.PartitionKey, cancellationToken);
+                    await queues.Notifications(urgent: false).SendDuplicateNoticeAsync(claimed.HolderId!, referral.PartitionKey, capped: !mayConfirm, cancellationToken);
                     await StubAsync(referral, claimed.HolderId!, keepGuardKey: idempotency, cancellationToken);
                     LogRepeat(referral.PartitionKey, claimed.HolderId!);
                     return new IntakeOutcome(IntakeResult.Accepted, referral.PartitionKey);
@@ -181,31 +183,27 @@ public sealed partial class IntakeService(
     }
 
     /// <summary>Keeps the reference (it was or may be answered) but nothing the sender told us.</summary>
-    private async Task StubAsync(ReferralEntity referral, string duplicateOf, string? keepGuardKey, CancellationToken cancellationToken) =>
-        await referrals.TransitionAsync(
-            referral,
-            new StatusChange(ReferralStatus.Duplicate, clock.GetUtcNow(), Actor.System, "A repeat of an earlier request; nothing kept."),
-            r =>
-            {
-                r.Name = "";
-                r.Email = "";
-                r.Phone = null;
-                r.State = "";
-                r.Treatment = "";
-                r.ContactMethod = nameof(ContactMethod.Email);
-                r.Insurance = null;
-                r.Message = null;
-                r.Urgent = false;
-                r.Topic = null;
-                r.SourcePost = null;
-                r.Utm = null;
-                r.Language = null;
-                r.VisitPreference = nameof(VisitPreference.Either);
-                // Only the idempotency claim that names the stub stays listed, so erasure and retention still find it.
-                r.GuardKeys = keepGuardKey;
-                r.DuplicateOf = duplicateOf;
-            },
-            cancellationToken);
+    private async Task StubAsync(ReferralEntity referral, string duplicateOf, string? keepGuardKey, CancellationToken cancellationToken)
+    {
+        var stub = referral.ToCase();
+        stub.MarkDuplicate(duplicateOf, clock.GetUtcNow());
+        referral.Name = "";
+        referral.Email = "";
+        referral.Phone = null;
+        referral.State = "";
+        referral.Treatment = "";
+        referral.ContactMethod = nameof(ContactMethod.Email);
+        referral.Insurance = null;
+        referral.Message = null;
+        referral.Topic = null;
+        referral.SourcePost = null;
+        referral.Utm = null;
+        referral.Language = null;
+        referral.VisitPreference = nameof(VisitPreference.Either);
+        // Only the idempotency claim that names the stub stays listed, so erasure and retention still find it.
+        referral.GuardKeys = keepGuardKey;
+        await referrals.SaveAsync(referral, stub, cancellationToken);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} received and queued for routing")]
     private partial void LogAccepted(string referralId);

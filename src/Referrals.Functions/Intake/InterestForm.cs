@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Intake;
 
@@ -20,12 +21,12 @@ public sealed class InterestForm(FormStamp stamps, ThanksToken thanks, TimeProvi
         var values = new Dictionary<string, string?>(StringComparer.Ordinal);
         if (Topics.Find(request.Query["topic"]) is { } topic)
         {
-            values["topic"] = topic.Code;
-            values["treatment"] = topic.Treatment.Code;
+            values[ReferralFields.Topic] = topic.Code;
+            values[ReferralFields.Treatment] = topic.Treatment.Code;
         }
 
         // Attribution is carried only when it is clean: a visitor never sees an error for a odd link.
-        foreach (var key in SourceAttribution.UtmKeys.Append("post"))
+        foreach (var key in SourceAttribution.UtmKeys.Append(ReferralFields.Post))
         {
             if (LinkValue(request.Query[key]) is { } value)
             {

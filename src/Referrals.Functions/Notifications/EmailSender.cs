@@ -12,7 +12,11 @@ public sealed class EmailSender(ISendGridClient client, IOptions<EmailOptions> o
     public const string HttpClientName = "sendgrid";
 
     /// <returns>SendGrid's message id, for matching delivery events later.</returns>
-    public async Task<string?> SendAsync(EmailMessage email, CancellationToken cancellationToken)
+    public Task<string?> SendAsync(EmailMessage email, CancellationToken cancellationToken) => SendAsync(email, null, cancellationToken);
+
+    /// <param name="customArgs">Ids only (they show in SendGrid's dashboards and come back on every delivery event).</param>
+    /// <exception cref="SendOutcomeUnknownException">The request may have reached SendGrid (a timeout, a connection lost).</exception>
+    public async Task<string?> SendAsync(EmailMessage email, IReadOnlyDictionary<string, string>? customArgs, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var message = new SendGridMessage { From = new EmailAddress(settings.FromAddress, DisplayName.Clean(settings.FromName)) };
@@ -44,10 +48,23 @@ public sealed class EmailSender(ISendGridClient client, IOptions<EmailOptions> o
         message.SetClickTracking(false, false);
         message.SetOpenTracking(false);
 
-        // Categories and custom_args show in SendGrid's dashboards and are not PII-safe: the kind is all they get.
+        // Categories and custom_args show in SendGrid's dashboards and are not PII-safe: the kind and ids are all they get.
         message.AddCategory(email.Kind.ToString());
+        foreach (var (name, value) in customArgs ?? new Dictionary<string, string>())
+        {
+            message.AddCustomArg(name, value);
+        }
 
-        var response = await client.SendEmailAsync(message, cancellationToken);
+        Response response;
+        try
+        {
+            response = await client.SendEmailAsync(message, cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && SendGridResilience.MayHaveBeenSent(e))
+        {
+            throw new SendOutcomeUnknownException(email.Kind, e);
+        }
+
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
             var now = clock.GetUtcNow();
@@ -68,6 +85,10 @@ public sealed class EmailSender(ISendGridClient client, IOptions<EmailOptions> o
         return response.Headers.TryGetValues("X-Message-Id", out var ids) ? ids.FirstOrDefault() : null;
     }
 }
+
+/// <summary>The request may or may not have reached SendGrid: resending at once could send the email twice.</summary>
+public sealed class SendOutcomeUnknownException(EmailKind kind, Exception inner)
+    : Exception($"The {kind} email may or may not have been accepted by SendGrid.", inner);
 
 public sealed class EmailNotAcceptedException(EmailKind kind, HttpStatusCode status)
     : Exception($"SendGrid did not accept the {kind} email: HTTP {(int)status}.");

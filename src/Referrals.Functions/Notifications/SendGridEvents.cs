@@ -21,7 +21,7 @@ namespace Referrals.Functions.Notifications;
 /// email it concerns. A visitor address that bounces is marked unreachable for operators.
 /// </summary>
 public sealed partial class SendGridEvents(
-    [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
+    [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient unmatched,
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     IOptions<EmailOptions> options,
     TimeProvider clock,
@@ -30,12 +30,15 @@ public sealed partial class SendGridEvents(
     public const string SignatureHeader = "X-Twilio-Email-Event-Webhook-Signature";
     public const string TimestampHeader = "X-Twilio-Email-Event-Webhook-Timestamp";
     public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(5);
-    private static readonly string[] Recorded = ["delivered", "deferred", "bounce", "dropped", "blocked"];
+    private static readonly string[] Recorded = ["processed", "delivered", "deferred", "bounce", "dropped", "blocked"];
     private static readonly string[] Unreachable = ["bounce", "dropped", "blocked"];
     private const int MaxBodyBytes = 1024 * 1024;
 
     /// <summary>Delivery-event dedupe rows: in the email's referral partition, or in the holding partition when unmatched.</summary>
     public const string EventRowPrefix = "event-";
+
+    /// <summary>The custom arg that names one attempt to send an email; its events tell an unknown outcome apart.</summary>
+    public const string SendIdArg = "send_id";
     public const string UnmatchedEventsPartition = "events-unmatched";
 
     [Function(nameof(SendGridEvents))]
@@ -111,47 +114,49 @@ public sealed partial class SendGridEvents(
     {
         var eventId = item["sg_event_id"]?.ToString();
         var kind = item["event"]?.ToString();
-        var messageId = item["sg_message_id"]?.ToString()?.Split('.')[0];
-        if (string.IsNullOrEmpty(eventId) || kind is null || !Recorded.Contains(kind) || string.IsNullOrEmpty(messageId))
+        if (string.IsNullOrEmpty(eventId) || kind is null || !Recorded.Contains(kind))
         {
             return false;
         }
 
-        // The event's dedupe row lives with the email it concerns, so erasing a referral finds and deletes it.
+        // Every send carries the referral, the email and the attempt in custom_args; SendGrid returns them on its events.
         var eventKey = EventRowPrefix + Uri.EscapeDataString(eventId);
-        var index = await ledger.GetEntityIfExistsAsync<TableEntity>(EmailLedgerEntity.MessageIndexKey(messageId), "", cancellationToken: cancellationToken);
-        if (!index.HasValue)
+        var referralId = item[SendNotifications.ReferralIdArg]?.ToString();
+        var ledgerKey = item[SendNotifications.LedgerKeyArg]?.ToString();
+        if (referralId is null || !Core.Referrals.ReferralId.IsWellFormed(referralId) || string.IsNullOrEmpty(ledgerKey))
         {
-            // Not one of ours, or its email was erased: held only to deduplicate, then purged with the email records.
-            return await ClaimEventAsync(UnmatchedEventsPartition, eventKey, kind, null, cancellationToken);
+            // Not one of ours: held only to deduplicate, then purged with the email records.
+            return await ClaimEventAsync(unmatched, UnmatchedEventsPartition, eventKey, kind, null, null, cancellationToken);
         }
 
-        var referralId = index.Value!.GetString("ReferralId");
-        var ledgerKey = index.Value.GetString("LedgerKey");
-        if (!await ClaimEventAsync(referralId, eventKey, kind, ledgerKey, cancellationToken))
+        // The event's row lives with the email it concerns, so erasing a referral finds and deletes it.
+        if (!await ClaimEventAsync(referrals, referralId, eventKey, kind, ledgerKey, item[SendIdArg]?.ToString(), cancellationToken))
         {
             return false;
         }
 
-        try
+        if (kind != "processed")
         {
-            await ledger.UpdateEntityAsync(new TableEntity(referralId, ledgerKey) { ["LastEvent"] = kind, ["LastEventAt"] = clock.GetUtcNow() }, ETag.All, TableUpdateMode.Merge, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            // The email's row was erased after the lookup; the check below takes the event row back too.
+            try
+            {
+                await referrals.UpdateEntityAsync(
+                    new TableEntity(referralId, EmailLedgerEntity.RowKeyFor(ledgerKey)) { [nameof(EmailLedgerEntity.LastEvent)] = kind, [nameof(EmailLedgerEntity.LastEventAt)] = clock.GetUtcNow() },
+                    ETag.All, TableUpdateMode.Merge, cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // The email's row is gone (erased); the check below takes the event row back too.
+            }
         }
 
-        if (ledgerKey != nameof(EmailKind.SpecialistWithdrawn) && await referrals.IsErasedAsync(referralId, cancellationToken))
+        var email = EmailKinds.ForLedgerKey(ledgerKey);
+        if (email is not { SentAfterErasure: true } && await referrals.IsErasedAsync(referralId, cancellationToken))
         {
-            await ledger.DeleteIfPresentAsync(referralId, eventKey, ETag.All, CancellationToken.None);
+            await referrals.DeleteIfPresentAsync(referralId, eventKey, ETag.All, CancellationToken.None);
             return true;
         }
 
-        var toVisitor = ledgerKey.StartsWith(nameof(EmailKind.VisitorConfirmation), StringComparison.Ordinal)
-            || ledgerKey.StartsWith(nameof(EmailKind.VisitorAccepted), StringComparison.Ordinal)
-            || ledgerKey.StartsWith(nameof(EmailKind.DuplicateNotice), StringComparison.Ordinal);
-        if (toVisitor && Unreachable.Contains(kind))
+        if (email is { Recipient: EmailRecipient.Visitor } && Unreachable.Contains(kind))
         {
             await MarkUnreachableAsync(referralId, kind, cancellationToken);
         }
@@ -160,11 +165,11 @@ public sealed partial class SendGridEvents(
     }
 
     /// <summary>SendGrid delivers at least once: the event id is claimed, so a repeat changes nothing.</summary>
-    private async Task<bool> ClaimEventAsync(string partitionKey, string eventKey, string kind, string? ledgerKey, CancellationToken cancellationToken)
+    private async Task<bool> ClaimEventAsync(TableClient table, string partitionKey, string eventKey, string kind, string? ledgerKey, string? sendId, CancellationToken cancellationToken)
     {
         try
         {
-            await ledger.AddEntityAsync(new TableEntity(partitionKey, eventKey) { ["Event"] = kind, ["LedgerKey"] = ledgerKey, ["ReceivedAt"] = clock.GetUtcNow() }, cancellationToken);
+            await table.AddEntityAsync(new TableEntity(partitionKey, eventKey) { ["Event"] = kind, ["LedgerKey"] = ledgerKey, [SendIdArg] = sendId, ["ReceivedAt"] = clock.GetUtcNow() }, cancellationToken);
             return true;
         }
         catch (RequestFailedException e) when (e.Status == 409)
@@ -176,23 +181,19 @@ public sealed partial class SendGridEvents(
     /// <summary>Only on the referral as read (its ETag), so the flag never lands on a stub erased meanwhile.</summary>
     private async Task MarkUnreachableAsync(string referralId, string kind, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; attempt < 3; attempt++)
+        var marked = await referrals.ChangeAsync<ReferralEntity, bool>(referralId, ReferralEntity.RowKeyValue, referral =>
         {
-            if (await referrals.FindReferralAsync(referralId, cancellationToken) is not { IsErased: false } referral)
+            if (referral is not { IsErased: false } || referral.VisitorUnreachable)
             {
-                return;
+                return (null, false);
             }
 
-            try
-            {
-                await referrals.UpdateEntityAsync(new TableEntity(referralId, ReferralEntity.RowKeyValue) { ["VisitorUnreachable"] = true }, referral.ETag, TableUpdateMode.Merge, cancellationToken);
-                LogUnreachable(referralId, kind);
-                return;
-            }
-            catch (RequestFailedException e) when (e.Status == 412)
-            {
-                // The referral moved on while we looked: read it again.
-            }
+            referral.VisitorUnreachable = true;
+            return (referral, true);
+        }, cancellationToken);
+        if (marked)
+        {
+            LogUnreachable(referralId, kind);
         }
     }
 

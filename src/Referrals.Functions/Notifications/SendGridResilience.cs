@@ -21,6 +21,12 @@ public sealed class SendGridResilienceOptions
     /// <summary>A 429 whose reset is further off than this is not waited for here: the message is queued again for then.</summary>
     public TimeSpan MaxRateLimitWait { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often an instance about to send reads the rate limit other instances shared (see <see cref="SendGridRateGate"/>):
+    /// the most it can lag behind another instance's 429.
+    /// </summary>
+    public TimeSpan RateLimitRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
     public double FailureRatio { get; set; } = 0.5;
     public int MinimumThroughput { get; set; } = 8;
     public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
@@ -29,13 +35,15 @@ public sealed class SendGridResilienceOptions
 
 /// <summary>
 /// The "sendgrid" pipeline: a short retry with jitter on 429, 5xx and timeouts (never other 4xx) that waits for
-/// X-RateLimit-Reset or Retry-After on 429; a circuit breaker; and a timeout per attempt.
+/// X-RateLimit-Reset or Retry-After on 429; the account's rate-limit gate before every attempt; a circuit breaker; and
+/// a timeout per attempt.
 /// </summary>
 public static class SendGridResilience
 {
     public const string PipelineName = "sendgrid";
 
-    public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, SendGridResilienceOptions options, TimeProvider clock)
+    /// <param name="gate">Without one (tests of the other strategies alone), attempts are not gated.</param>
+    public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, SendGridResilienceOptions options, TimeProvider clock, SendGridRateGate? gate = null)
     {
         pipeline
             .AddRetry(new HttpRetryStrategyOptions
@@ -44,9 +52,11 @@ public static class SendGridResilience
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = options.BaseDelay,
+                // Only what surely did not reach SendGrid is tried again here: a timeout or a connection lost after
+                // sending may have been accepted, and the ledger decides those (see SendNotifications).
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
                 {
-                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Exception: HttpRequestException e } => !MayHaveBeenSent(e),
                     { Result: { } response } when response.StatusCode == HttpStatusCode.TooManyRequests =>
                         RateLimitResetAt(response, clock.GetUtcNow()) is not { } reset || reset - clock.GetUtcNow() <= options.MaxRateLimitWait,
                     { Result: { } response } => (int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.RequestTimeout,
@@ -56,7 +66,15 @@ public static class SendGridResilience
                     args.Outcome.Result is { StatusCode: HttpStatusCode.TooManyRequests } limited && RateLimitResetAt(limited, clock.GetUtcNow()) is { } reset
                         ? (TimeSpan?)Max(reset - clock.GetUtcNow(), TimeSpan.Zero)
                         : null),
-            })
+            });
+        if (gate is not null)
+        {
+            // Inside the retry, so its retries are gated too; outside the timeout, so waiting for a reset is not an
+            // attempt timing out; outside the breaker, so a gated attempt is no failure of SendGrid's.
+            pipeline.AddStrategy(_ => new SendGridRateGateStrategy(gate, clock));
+        }
+
+        pipeline
             .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
             {
                 FailureRatio = options.FailureRatio,
@@ -87,4 +105,17 @@ public static class SendGridResilience
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public static bool IsOpenCircuit(Exception e) => e is BrokenCircuitException;
+
+    /// <summary>
+    /// Whether a failed attempt may still have reached SendGrid: a timeout, or a connection that failed after it was
+    /// opened. A refused connection, a failed name lookup or an open circuit never sent anything.
+    /// </summary>
+    public static bool MayHaveBeenSent(Exception e) => e switch
+    {
+        BrokenCircuitException => false,
+        TimeoutRejectedException or TaskCanceledException => true,
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } => false,
+        HttpRequestException => true,
+        _ => false,
+    };
 }

@@ -1,5 +1,3 @@
-using Azure;
-using Azure.Data.Tables;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -7,32 +5,42 @@ using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
-using Referrals.Functions.Intake;
-using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Notifications;
 
 /// <summary>
-/// Sends a routed referral's emails. Each kind is recorded in the ledger once SendGrid accepted it, so a redelivered
-/// message only sends what is still missing.
+/// Sends a referral's emails. The ledger rows live in the referral's partition: one read brings the referral and its
+/// rows, one transaction claims what this message sends (checked against the referral's ETag, so an erasure always
+/// wins), and one records how it went together with the status change. A redelivered message only sends what is still
+/// missing; an attempt whose outcome is unknown is sent again only if SendGrid's Event Webhook reported nothing for it.
 /// </summary>
 public sealed partial class SendNotifications(
-    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
+    EmailLedger ledger,
     PipelineQueues queues,
     SpecialistDirectory directory,
     EmailSender sender,
-    IntakeGuards guards,
-    [FromKeyedServices(StorageNames.IntakeGuardsTable)] TableClient guardRows,
     IOptions<EmailOptions> options,
-    KeyedHash hash,
     IOptions<RoutingOptions> routingOptions,
     ReferralLinks links,
     TimeProvider clock,
     ILogger<SendNotifications> logger)
 {
+    /// <summary>Custom args on every send; delivery events carry them back.</summary>
+    public const string ReferralIdArg = "referral_id";
+    public const string LedgerKeyArg = "ledger_key";
+
+    private const int MaxClaimAttempts = 10;
+
+    /// <summary>
+    /// Attempts of one email that may end unknown and wait for the webhook without spending one of the message's
+    /// dequeue attempts; after that, an unknown outcome counts as a failure, so a SendGrid that never answers in time
+    /// ends in the poison queue instead of holding the message for ever.
+    /// </summary>
+    private const int MaxHeldAttempts = 3;
+
     [Function(nameof(SendNotifications))]
     public Task Run(
         [QueueTrigger(StorageNames.NotificationQueue, Connection = StorageNames.Connection)] ReferralMessage message,
@@ -48,162 +56,231 @@ public sealed partial class SendNotifications(
 
     private async Task SendAsync(ReferralMessage message, CancellationToken cancellationToken)
     {
-        // The withdrawal notice is about an erased referral, which no longer names its specialist: the message does.
-        // The exception names no referral: a failure is logged next to the queue's name, which says urgent.
-        var referral = message.WithdrawnSpecialistId is null
-            ? await referrals.FindReferralAsync(message.ReferralId, cancellationToken) ?? throw new InvalidOperationException("The referral named in the message does not exist.")
-            : null;
-        if (referral is { IsErased: true })
-        {
-            LogErased(message.ReferralId);
-            return;
-        }
-
         try
         {
-            var emails = referral is null ? await WithdrawalNoticeAsync(message, cancellationToken)
-                : message.DuplicateId is { } duplicateId ? ComposeDuplicateNotice(referral, duplicateId)
-                : await ComposeAsync(referral, cancellationToken);
-            foreach (var email in emails)
-            {
-                if (!await SendOnceAsync(message.ReferralId, email, cancellationToken))
-                {
-                    LogErased(message.ReferralId);
-                    return;
-                }
-            }
+            await SendOnceAsync(message, cancellationToken);
         }
         catch (ComeBackLaterException later)
         {
-            // Not a fault (a rate limit, or a claim held by another sender): come back then, without spending one of
-            // the message's dequeue attempts. Queue visibility counts whole seconds: round up, never come back early.
+            // Not a fault (a rate limit, a claim held by another sender, an outcome not known yet): come back then,
+            // without spending one of the message's dequeue attempts. Queue visibility counts whole seconds: round
+            // up, never come back early.
             var wait = TimeSpan.FromSeconds(Math.Max(0, Math.Ceiling((later.At - clock.GetUtcNow()).TotalSeconds)));
-            await queues.Notifications(referral?.Urgent == true).SendMessageAsync(
+            await queues.Notifications(later is HeldException { Urgent: true }).SendMessageAsync(
                 System.Text.Json.JsonSerializer.Serialize(message, System.Text.Json.JsonSerializerOptions.Web),
                 wait,
                 cancellationToken: cancellationToken);
             LogComeBackLater(message.ReferralId, later.At);
+        }
+    }
+
+    private async Task SendOnceAsync(ReferralMessage message, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var partition = await ledger.ReadAsync(message.ReferralId, cancellationToken);
+            // The withdrawal notice is about an erased referral, which no longer names its specialist: the message does.
+            // The exception names no referral: a failure is logged next to the queue's name, which says urgent.
+            var referral = message.WithdrawnSpecialistId is null
+                ? partition.Referral ?? throw new InvalidOperationException("The referral named in the message does not exist.")
+                : null;
+            if (referral is { IsErased: true })
+            {
+                LogErased(message.ReferralId);
+                return;
+            }
+
+            var emails = referral is null ? await WithdrawalNoticeAsync(message, cancellationToken)
+                : message.DuplicateId is { } duplicateId ? ComposeDuplicateNotice(referral, duplicateId)
+                : await ComposeAsync(referral, cancellationToken);
+            var plan = Plan(message, referral, emails, partition);
+            if (plan.Claims.Count > 0 && !await ledger.TryWriteAsync(referral, plan.Claims, cancellationToken))
+            {
+                if (attempt >= MaxClaimAttempts)
+                {
+                    throw new InvalidOperationException("The referral kept changing while its emails were claimed.");
+                }
+
+                continue; // the referral or a row changed since we read it (another sender, a transition, an erasure)
+            }
+
+            await DeliverAsync(message, referral, plan, cancellationToken);
             return;
         }
+    }
 
-        if (message.DuplicateId is null && referral?.CurrentStatus == ReferralStatus.Routed)
+    private sealed record Attempt(EmailMessage Email, EmailLedgerEntity Row);
+
+    private sealed record SendPlan(List<(EmailLedgerEntity Row, bool IsNew)> Claims, List<Attempt> Sends, List<EmailLedgerEntity> Reported, DateTimeOffset? ComeBackAt, bool AllDone);
+
+    /// <summary>What each email's row says to do now: nothing (done), wait (held, or an outcome not known yet), or send.</summary>
+    private SendPlan Plan(ReferralMessage message, ReferralEntity? referral, IReadOnlyList<EmailMessage> emails, EmailLedger.Partition partition)
+    {
+        var now = clock.GetUtcNow();
+        var claims = new List<(EmailLedgerEntity, bool)>();
+        var sends = new List<Attempt>();
+        var reported = new List<EmailLedgerEntity>();
+        DateTimeOffset? comeBackAt = null;
+        foreach (var email in emails)
         {
-            await referrals.TransitionAsync(
-                referral,
-                new StatusChange(ReferralStatus.Notified, clock.GetUtcNow(), Actor.System, "Visitor and specialist emailed."),
-                update: null,
-                cancellationToken);
+            var existing = partition.Emails.GetValueOrDefault(email.LedgerKey);
+            if (existing is { IsDone: true })
+            {
+                continue;
+            }
+
+            if (existing is { State: EmailLedgerEntity.Claimed or EmailLedgerEntity.Unknown, SendId: { } sendId } && partition.ReportedSendIds.Contains(sendId))
+            {
+                // SendGrid reported this attempt (processed, delivered...): it was sent; record it, send nothing.
+                existing.State = EmailLedgerEntity.Sent;
+                existing.SentAt ??= now;
+                claims.Add((existing, false));
+                reported.Add(existing);
+                continue;
+            }
+
+            if (existing is { State: EmailLedgerEntity.Claimed } && existing.ClaimedAt > now - ClaimTimeout)
+            {
+                // Another invocation is sending it, or died mid-send: look again once its claim has run out.
+                comeBackAt = Earliest(comeBackAt, existing.ClaimedAt + ClaimTimeout);
+                continue;
+            }
+
+            if (existing is { State: EmailLedgerEntity.Claimed or EmailLedgerEntity.Unknown } && existing.ClaimedAt + UnknownOutcomeGrace > now && existing.Attempts < MaxHeldAttempts)
+            {
+                // It may have gone out: give the Event Webhook its grace period to say so before sending it again.
+                comeBackAt = Earliest(comeBackAt, existing.ClaimedAt + UnknownOutcomeGrace);
+                continue;
+            }
+
+            var row = existing ?? new EmailLedgerEntity { PartitionKey = message.ReferralId, RowKey = EmailLedgerEntity.RowKeyFor(email.LedgerKey), LedgerKey = email.LedgerKey };
+            // Intake decided the daily cap when it counted this message's submission: a new referral, or a repeat.
+            var capped = EmailKinds.Of(email.Kind).CountsAgainstDailyCap
+                && (message.DuplicateId is null ? referral?.ConfirmationCapped == true : message.NoticeCapped);
+            row.State = capped ? EmailLedgerEntity.Suppressed : EmailLedgerEntity.Claimed;
+            row.ClaimedAt = now;
+            row.Attempts++;
+            row.SendId = capped ? null : Guid.NewGuid().ToString("N");
+            claims.Add((row, existing is null));
+            if (!capped)
+            {
+                sends.Add(new Attempt(email, row));
+            }
         }
+
+        return new SendPlan(claims, sends, reported, comeBackAt, comeBackAt is null);
     }
 
     /// <summary>
-    /// The send ledger: a row is claimed before sending and completed after SendGrid's 202, so a redelivered message
-    /// skips what was sent. A fresh claim means another invocation is sending right now; a stale one (its sender died
-    /// mid-send) is taken over. The window left: SendGrid accepted but the completion write failed (see the README).
-    /// Every write here derives from the referral, so each is followed by an erasure check (see ErasureChecks); false
-    /// means the referral was erased meanwhile, what was written is taken back, and nothing more may be sent.
+    /// Sends what was claimed, in order (the urgent alert first), stopping at the first failure, then records every
+    /// outcome in one write. The claim was the last check against an erasure: emails claimed together go together.
     /// </summary>
-    private async Task<bool> SendOnceAsync(string referralId, EmailMessage email, CancellationToken cancellationToken)
+    private async Task DeliverAsync(ReferralMessage message, ReferralEntity? referral, SendPlan plan, CancellationToken cancellationToken)
     {
-        // The withdrawal notice is the one email meant to go after an erasure.
-        var guarded = email.Kind != EmailKind.SpecialistWithdrawn;
-        var now = clock.GetUtcNow();
-        var existing = await ledger.GetEntityIfExistsAsync<EmailLedgerEntity>(referralId, email.LedgerKey, cancellationToken: cancellationToken);
-        var row = existing.HasValue ? existing.Value! : new EmailLedgerEntity { PartitionKey = referralId, RowKey = email.LedgerKey };
-        if (row.State is EmailLedgerEntity.Sent or EmailLedgerEntity.Suppressed)
+        Exception? failure = null;
+        foreach (var attempt in plan.Sends)
         {
-            return true;
-        }
-
-        if (row.State == EmailLedgerEntity.Claimed && row.ClaimedAt > now - ClaimTimeout)
-        {
-            // Another invocation is sending it, or died mid-send: look again once its claim has run out.
-            throw new ComeBackLaterException(row.ClaimedAt + ClaimTimeout);
-        }
-
-        // At most a few confirmations a day to one address, so the form cannot be used to flood someone's inbox.
-        // Counted once per email, not once per attempt.
-        var suppressed = false;
-        string? counter = null;
-        if (email.Kind is (EmailKind.VisitorConfirmation or EmailKind.DuplicateNotice) && !row.CapCounted)
-        {
-            counter = IntakeKeys.Confirmation(hash, email.ToAddress);
-            suppressed = !await guards.CountConfirmationAsync(counter, cancellationToken);
-            row.CapCounted = true;
-        }
-
-        row.State = suppressed ? EmailLedgerEntity.Suppressed : EmailLedgerEntity.Claimed;
-        row.ClaimedAt = now;
-        var claim = existing.HasValue
-            ? await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken)
-            : await ledger.AddEntityAsync(row, cancellationToken);
-        row.ETag = claim.Headers.ETag ?? row.ETag;
-        if (guarded && await referrals.IsErasedAsync(referralId, cancellationToken))
-        {
-            await UndoAsync(referralId, email.LedgerKey, null, counter);
-            return false;
-        }
-
-        if (!suppressed)
-        {
-            try
+            if (failure is not null)
             {
-                row.ProviderMessageId = await sender.SendAsync(email, cancellationToken);
-            }
-            catch
-            {
-                // Mark the attempt failed so the retry is not mistaken for a concurrent sender.
-                row.State = EmailLedgerEntity.Failed;
-                await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, CancellationToken.None);
-                throw;
+                // Not tried: the next attempt may send it at once.
+                attempt.Row.State = EmailLedgerEntity.Failed;
+                continue;
             }
 
-            row.State = EmailLedgerEntity.Sent;
-            row.SentAt = clock.GetUtcNow();
-            try
-            {
-                await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
-                if (row.ProviderMessageId is { } messageId)
-                {
-                    // Delivery events name SendGrid's message id: index it to find this email again.
-                    await ledger.UpsertEntityAsync(
-                        new TableEntity(EmailLedgerEntity.MessageIndexKey(messageId), "") { ["ReferralId"] = referralId, ["LedgerKey"] = email.LedgerKey, ["At"] = row.SentAt },
-                        TableUpdateMode.Replace, cancellationToken);
-                }
-            }
-            catch (RequestFailedException e) when (guarded && e.Status == 404)
-            {
-                // The claim is gone: an erasure swept it while SendGrid had the email. The check below confirms it.
-            }
-
-            if (guarded && await referrals.IsErasedAsync(referralId, cancellationToken))
-            {
-                await UndoAsync(referralId, email.LedgerKey, row.ProviderMessageId, counter);
-                return false;
-            }
+            failure = await SendAsync(message.ReferralId, attempt, cancellationToken);
         }
 
-        if (email.Kind != EmailKind.UrgentAlert)
+        var finished = plan.Sends.Select(s => s.Row).ToList();
+
+        // Every email this state calls for is done: Routed becomes Notified in the same write.
+        var notified = failure is null && plan.AllDone && message.DuplicateId is null && referral?.ToCase() is { } emailed && emailed.MarkEmailed(clock.GetUtcNow())
+            ? emailed
+            : null;
+        if (!await ledger.CompleteAsync(referral, notified, finished, CancellationToken.None))
         {
-            // The alert is not logged: its kind next to the reference would say the person is at risk. The ledger has it.
-            LogSent(referralId, email.Kind, suppressed);
+            // The referral moved on since the claim (another message's claim, an answer, an erasure): record the emails
+            // on their own; if they are gone, an erasure took the partition while SendGrid had them.
+            if (notified is null || !await ledger.CompleteAsync(null, null, finished, CancellationToken.None))
+            {
+                LogErased(message.ReferralId);
+                return;
+            }
+
+            await MarkNotifiedAsync(message.ReferralId, cancellationToken);
         }
-        return true;
+
+        switch (failure)
+        {
+            case SendOutcomeUnknownException when UnknownOutcomeGrace > TimeSpan.Zero && finished.All(r => r.Attempts < MaxHeldAttempts):
+                throw new HeldException(clock.GetUtcNow() + UnknownOutcomeGrace, referral?.Urgent == true);
+            case ComeBackLaterException later:
+                throw new HeldException(later.At, referral?.Urgent == true);
+            case { } other:
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(other);
+                break;
+        }
+
+        if (plan.ComeBackAt is { } at)
+        {
+            throw new HeldException(at, referral?.Urgent == true);
+        }
     }
 
-    /// <summary>Takes back what one send wrote for a referral erased meanwhile; the erasure may have deleted some of it already.</summary>
-    private async Task UndoAsync(string referralId, string ledgerKey, string? messageId, string? counterPartition)
+    /// <summary>After a conflict: moves the referral as it is now to Notified, if it is still Routed.</summary>
+    private async Task MarkNotifiedAsync(string referralId, CancellationToken cancellationToken)
     {
-        await ledger.DeleteIfPresentAsync(referralId, ledgerKey, ETag.All, CancellationToken.None);
-        if (messageId is not null)
+        for (var attempt = 1; attempt <= MaxClaimAttempts; attempt++)
         {
-            await ledger.DeleteIfPresentAsync(EmailLedgerEntity.MessageIndexKey(messageId), "", ETag.All, CancellationToken.None);
-        }
+            if ((await ledger.ReadAsync(referralId, cancellationToken)).Referral is not { IsErased: false } referral
+                || referral.ToCase() is not { } emailed || !emailed.MarkEmailed(clock.GetUtcNow()))
+            {
+                return;
+            }
 
-        if (counterPartition is not null)
-        {
-            await guardRows.DeletePartitionAsync(counterPartition, CancellationToken.None);
+            if (await ledger.CompleteAsync(referral, emailed, [], cancellationToken))
+            {
+                return;
+            }
         }
+    }
+
+    /// <summary>One attempt; its row says how it ended. Returns the failure, if any, instead of throwing it.</summary>
+    private async Task<Exception?> SendAsync(string referralId, Attempt attempt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            attempt.Row.ProviderMessageId = await sender.SendAsync(
+                attempt.Email,
+                new Dictionary<string, string> { [ReferralIdArg] = referralId, [LedgerKeyArg] = attempt.Email.LedgerKey, [SendGridEvents.SendIdArg] = attempt.Row.SendId! },
+                cancellationToken);
+            attempt.Row.State = EmailLedgerEntity.Sent;
+            attempt.Row.SentAt = clock.GetUtcNow();
+            if (EmailKinds.Of(attempt.Email.Kind).KindMayBeLogged)
+            {
+                // Some kinds are not logged: the urgent alert next to the reference would say the person is at risk. The ledger has it.
+                LogSent(referralId, attempt.Email.Kind);
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // An unknown outcome waits for the webhook; anything else surely did not go, and the next attempt may send.
+            attempt.Row.State = e is SendOutcomeUnknownException ? EmailLedgerEntity.Unknown : EmailLedgerEntity.Failed;
+            return e;
+        }
+    }
+
+    /// <summary>How long an attempt whose outcome is unknown waits for the Event Webhook; zero (send again at once) without one.</summary>
+    private TimeSpan UnknownOutcomeGrace =>
+        string.IsNullOrEmpty(options.Value.EventWebhookPublicKey) ? TimeSpan.Zero : options.Value.UnknownOutcomeGrace;
+
+    private static DateTimeOffset Earliest(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x < b ? x : b;
+
+    /// <summary>Come back at a time; carries which queue the message came from.</summary>
+    private sealed class HeldException(DateTimeOffset at, bool urgent) : ComeBackLaterException(at)
+    {
+        public bool Urgent { get; } = urgent;
     }
 
     private async Task<IReadOnlyList<EmailMessage>> WithdrawalNoticeAsync(ReferralMessage message, CancellationToken cancellationToken)
@@ -288,6 +365,6 @@ public sealed partial class SendNotifications(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: specialist {SpecialistId} is no longer in the directory; no withdrawal notice sent")]
     private partial void LogNoSpecialist(string referralId, string specialistId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId}: {Kind} email done (suppressed by the daily cap: {Suppressed})")]
-    private partial void LogSent(string referralId, EmailKind kind, bool suppressed);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId}: {Kind} email sent")]
+    private partial void LogSent(string referralId, EmailKind kind);
 }

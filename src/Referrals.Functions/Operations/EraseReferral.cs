@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Referrals.Core.Referrals;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Operations;
 
@@ -29,16 +30,14 @@ public sealed partial class EraseReferral(
     {
         if (await ReasonAsync(request, cancellationToken) is not { } reason)
         {
-            return TypedResults.Problem(
-                title: "A reason is required.",
-                detail: $"Send a JSON body such as {{\"reason\": \"Asked by phone\"}}, at most {AuditReasons.MaxLength} characters, without personal details.",
-                statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, "A reason is required.",
+                $"Send a JSON body such as {{\"reason\": \"Asked by phone\"}}, at most {AuditReasons.MaxLength} characters, without personal details.");
         }
 
         // The Functions worker is not told which key authorised the call, so the audit can only say "operator".
         if (!ReferralId.IsWellFormed(id) || !await erasure.EraseAsync(id, Actor.Operator, reason, cancellationToken))
         {
-            return TypedResults.Problem(title: "No referral has this reference.", statusCode: StatusCodes.Status404NotFound);
+            return Problems.NotFound("No referral has this reference.");
         }
 
         var stub = (await referrals.FindReferralAsync(id, cancellationToken))!;

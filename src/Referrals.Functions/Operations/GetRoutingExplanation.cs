@@ -7,6 +7,7 @@ using Referrals.Core.Referrals;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Operations;
 
@@ -25,7 +26,7 @@ public sealed class GetRoutingExplanation([FromKeyedServices(StorageNames.Referr
         var referral = ReferralId.IsWellFormed(id) ? await referrals.FindReferralAsync(id, cancellationToken) : null;
         if (referral is null)
         {
-            return TypedResults.Problem(title: "No referral has this reference.", statusCode: StatusCodes.Status404NotFound);
+            return Problems.NotFound("No referral has this reference.");
         }
 
         var decisions = new List<object>();

@@ -13,6 +13,7 @@ using Referrals.Functions.Notifications;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Operations;
 
@@ -72,7 +73,7 @@ public sealed partial class PoisonMessages(
         var row = StorageNames.Queues.Contains(queue) ? await parked.GetEntityIfExistsAsync<TableEntity>(queue, id, cancellationToken: cancellationToken) : default;
         if (row is not { HasValue: true })
         {
-            return TypedResults.Problem(title: "No parked message has this queue and id.", statusCode: StatusCodes.Status404NotFound);
+            return Problems.NotFound("No parked message has this queue and id.");
         }
 
         var referralId = row.Value!.GetString("ReferralId");
@@ -81,8 +82,9 @@ public sealed partial class PoisonMessages(
             case "replay":
                 if (referralId is not null && await referrals.FindReferralAsync(referralId, cancellationToken) is { CurrentStatus: ReferralStatus.Failed, IsErased: false } failed)
                 {
-                    var back = Enum.Parse<ReferralStatus>(failed.StatusBeforeFailure ?? nameof(ReferralStatus.Received));
-                    await referrals.TransitionAsync(failed, new StatusChange(back, clock.GetUtcNow(), Actor.Operator, $"Replayed onto {StorageNames.WithoutUrgency(queue)}."), null, cancellationToken);
+                    var replayed = failed.ToCase();
+                    replayed.Replay(clock.GetUtcNow(), StorageNames.WithoutUrgency(queue));
+                    await referrals.SaveAsync(failed, replayed, cancellationToken);
                 }
 
                 await queues.GetQueueClient(queue).SendMessageAsync(row.Value.GetString("Body"), cancellationToken);
@@ -90,7 +92,7 @@ public sealed partial class PoisonMessages(
             case "discard":
                 break;
             default:
-                return TypedResults.Problem(title: "The action is replay or discard.", statusCode: StatusCodes.Status400BadRequest);
+                return Problems.Of(StatusCodes.Status400BadRequest, "The action is replay or discard.");
         }
 
         await parked.DeleteEntityAsync(queue, id, row.Value.ETag, cancellationToken);
@@ -127,10 +129,9 @@ public sealed partial class PoisonMessages(
 
         if (referral.CurrentStatus is not (ReferralStatus.Failed or ReferralStatus.Withdrawn or ReferralStatus.Duplicate))
         {
-            var before = referral.Status;
-            await referrals.TransitionAsync(referral,
-                new StatusChange(ReferralStatus.Failed, now, Actor.System, $"Every attempt in {StorageNames.WithoutUrgency(queue)} failed; parked for operators."),
-                r => r.StatusBeforeFailure = before, cancellationToken);
+            var failed = referral.ToCase();
+            failed.Fail(now, StorageNames.WithoutUrgency(queue));
+            await referrals.SaveAsync(referral, failed, cancellationToken);
         }
 
         await AlertOnceAsync(referral.PartitionKey, queue, cancellationToken);

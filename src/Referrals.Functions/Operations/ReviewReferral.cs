@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Referrals.Core.Security;
-using Referrals.Functions.Intake;
 using Referrals.Functions.Routing;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Operations;

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Referrals.Core.Routing;
 using Referrals.Functions.Routing;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Operations;
 
@@ -22,7 +23,7 @@ public sealed class SyncSpecialists(SpecialistDirectory directory)
             {
                 if (!(request.ContentType?.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase) ?? false))
                 {
-                    return TypedResults.Problem(title: "Send the directory as text/csv.", statusCode: StatusCodes.Status415UnsupportedMediaType);
+                    return Problems.Of(StatusCodes.Status415UnsupportedMediaType, "Send the directory as text/csv.");
                 }
 
                 using var reader = new StreamReader(request.Body);
@@ -33,9 +34,7 @@ public sealed class SyncSpecialists(SpecialistDirectory directory)
         }
         catch (DirectoryFileException e)
         {
-            return TypedResults.Problem(
-                title: "The specialist directory is invalid; nothing was imported.",
-                statusCode: StatusCodes.Status422UnprocessableEntity,
+            return Problems.Of(StatusCodes.Status422UnprocessableEntity, "The specialist directory is invalid; nothing was imported.",
                 extensions: new Dictionary<string, object?> { ["lines"] = e.Errors });
         }
     }

@@ -30,8 +30,8 @@ public sealed class DerivedRowsSweep(
     }
 
     /// <summary>
-    /// The ledger partition (its rows, delivery-event rows, and the message index rows they point to). The withdrawal
-    /// notice and its events stay: they are sent after the erasure, name nobody, and keep the notice to one.
+    /// The referral's rows in the EmailLedger table: operator alerts about its parked messages. (Its emails and their
+    /// delivery events live in its own partition, which the erasure's transaction clears.)
     /// </summary>
     private async Task DeleteEmailRecordsAsync(string referralId, CancellationToken cancellationToken)
     {
@@ -40,11 +40,6 @@ public sealed class DerivedRowsSweep(
             if (row.RowKey == nameof(EmailKind.SpecialistWithdrawn) || row.GetString("LedgerKey") == nameof(EmailKind.SpecialistWithdrawn))
             {
                 continue;
-            }
-
-            if (row.GetString(nameof(EmailLedgerEntity.ProviderMessageId)) is { Length: > 0 } messageId)
-            {
-                await ledger.DeleteIfPresentAsync(EmailLedgerEntity.MessageIndexKey(messageId), "", Azure.ETag.All, cancellationToken);
             }
 
             await ledger.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, Azure.ETag.All, cancellationToken);

@@ -2,13 +2,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Pages;
-using Referrals.Functions.Intake;
-using Referrals.Functions.Routing;
+using Referrals.Functions.Security;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Privacy;
 
 /// <summary>The privacy notice the form links to. Its periods come from the same settings the code runs on.</summary>
-public sealed class PrivacyNotice(IOptions<RetentionOptions> retention, IOptions<RoutingOptions> routing)
+public sealed class PrivacyNotice(IOptions<RetentionOptions> retention, IOptions<LinkOptions> links)
 {
     /// <summary>The notice's address in emails, which leave the site and need it in full.</summary>
     public static string UrlFor(string publicBaseUrl) => publicBaseUrl.TrimEnd('/') + PrivacyPage.Path;
@@ -21,8 +21,8 @@ public sealed class PrivacyNotice(IOptions<RetentionOptions> retention, IOptions
             retention.Value.EmailRecords,
             retention.Value.PoisonMessages,
             retention.Value.LinkClicks,
-            routing.Value.LinkLifetime,
-            routing.Value.WithdrawLinkLifetime);
+            links.Value.LinkLifetime,
+            links.Value.WithdrawLinkLifetime);
         var nonce = HtmlPage.NewNonce();
         return HtmlPage.Respond(request.HttpContext, PrivacyPage.Render(facts, nonce), nonce);
     }

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Referrals;
 using Referrals.Core.Routing;
-using Referrals.Functions.Intake;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 
@@ -107,21 +106,25 @@ public sealed partial class ReferralErasure(
     private (List<TableTransactionAction> Actions, string? WithdrawnFrom) Plan(ReferralEntity referral, List<TableEntity> rows, Request request, string? guardKeys, DateTimeOffset now)
     {
         var current = referral.CurrentStatus;
-        var status = request.Withdraw ? ReferralStatus.Withdrawn : current;
-        if (status != current)
+        var firstErasure = referral.ErasedAt is null;
+        var erased = referral.ToCase();
+        if (request.Withdraw)
         {
-            StatusTransitions.EnsureCanMove(current, status);
+            erased.Withdraw(now, request.Actor, request.HistoryReason);
+        }
+        else
+        {
+            erased.Erase(now, request.Actor, request.HistoryReason);
         }
 
-        var firstErasure = referral.ErasedAt is null;
-        var historyCount = referral.HistoryCount;
-        var actions = new List<TableTransactionAction>();
+        // Not the row mapped from the case: the stub keeps only the reference, status, dates and history count.
         var stub = new TableEntity(referral.PartitionKey, ReferralEntity.RowKeyValue)
         {
-            [nameof(ReferralEntity.Status)] = status.ToString(),
-            [nameof(ReferralEntity.ReceivedAt)] = referral.ReceivedAt,
-            [nameof(ReferralEntity.ErasedAt)] = referral.ErasedAt ?? now,
+            [nameof(ReferralEntity.Status)] = erased.Status.ToString(),
+            [nameof(ReferralEntity.ReceivedAt)] = erased.ReceivedAt,
+            [nameof(ReferralEntity.ErasedAt)] = erased.ErasedAt,
             [nameof(ReferralEntity.SweepPending)] = true,
+            [nameof(ReferralEntity.HistoryCount)] = erased.HistoryCount,
         };
         if (guardKeys is not null)
         {
@@ -129,20 +132,15 @@ public sealed partial class ReferralErasure(
             stub[nameof(ReferralEntity.GuardKeys)] = guardKeys;
         }
 
-        if (status != current || (firstErasure && !request.Withdraw))
-        {
-            historyCount++;
-            actions.Add(new(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, historyCount, new StatusChange(status, now, request.Actor, request.HistoryReason))));
-        }
-
-        stub[nameof(ReferralEntity.HistoryCount)] = historyCount;
-        actions.Insert(0, new(TableTransactionActionType.UpdateReplace, stub, referral.ETag));
+        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, stub, referral.ETag) };
+        actions.AddRange(erased.NewHistory.Select(entry =>
+            new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, entry.Sequence, entry.Change))));
         if (firstErasure || request.Actor == Actor.Operator)
         {
             actions.Add(new(TableTransactionActionType.Add, AuditRow(referral, request, now)));
         }
 
-        foreach (var row in rows.Where(r => r.RowKey != ReferralEntity.RowKeyValue && !r.RowKey.StartsWith(AuditRowPrefix, StringComparison.Ordinal)))
+        foreach (var row in rows.Where(r => r.RowKey != ReferralEntity.RowKeyValue && !r.RowKey.StartsWith(AuditRowPrefix, StringComparison.Ordinal) && !IsWithdrawalNotice(r)))
         {
             if (!row.RowKey.StartsWith(HistoryEntity.RowKeyPrefix, StringComparison.Ordinal))
             {
@@ -163,9 +161,17 @@ public sealed partial class ReferralErasure(
             }
         }
 
-        var withdrawnFrom = request.Withdraw && status != current && HeldBySpecialist(referral) ? referral.AssignedSpecialistId : null;
+        var withdrawnFrom = request.Withdraw && erased.Status != current && HeldBySpecialist(referral) ? referral.AssignedSpecialistId : null;
         return (actions, withdrawnFrom);
     }
+
+    /// <summary>
+    /// The withdrawal notice's ledger row and its delivery events stay: the notice is sent after the erasure, names
+    /// nobody, and its row keeps it to one.
+    /// </summary>
+    private static bool IsWithdrawalNotice(TableEntity row) =>
+        row.RowKey == EmailLedgerEntity.RowKeyFor(nameof(Core.Email.EmailKind.SpecialistWithdrawn))
+        || (row.RowKey.StartsWith(Notifications.SendGridEvents.EventRowPrefix, StringComparison.Ordinal) && row.GetString("LedgerKey") == nameof(Core.Email.EmailKind.SpecialistWithdrawn));
 
     /// <summary>Routed, Notified or Accepted (or one of those before a failure): a specialist has been told about it.</summary>
     private static bool HeldBySpecialist(ReferralEntity referral) =>
@@ -230,29 +236,18 @@ public sealed partial class ReferralErasure(
     }
 
     /// <summary>Every derived row is gone: the stub drops the guard keys and the pending mark.</summary>
-    private async Task FinishAsync(string referralId, CancellationToken cancellationToken)
-    {
-        while (true)
+    private Task FinishAsync(string referralId, CancellationToken cancellationToken) =>
+        referrals.ChangeAsync<TableEntity, bool>(referralId, ReferralEntity.RowKeyValue, stub =>
         {
-            var found = await referrals.GetEntityIfExistsAsync<TableEntity>(referralId, ReferralEntity.RowKeyValue, cancellationToken: cancellationToken);
-            if (!found.HasValue || !(found.Value!.ContainsKey(nameof(ReferralEntity.GuardKeys)) || found.Value.ContainsKey(nameof(ReferralEntity.SweepPending))))
+            if (stub is null || !(stub.ContainsKey(nameof(ReferralEntity.GuardKeys)) || stub.ContainsKey(nameof(ReferralEntity.SweepPending))))
             {
-                return;
+                return (null, false);
             }
 
-            var stub = found.Value;
             stub.Remove(nameof(ReferralEntity.GuardKeys));
             stub.Remove(nameof(ReferralEntity.SweepPending));
-            try
-            {
-                await referrals.UpdateEntityAsync(stub, stub.ETag, TableUpdateMode.Replace, cancellationToken);
-                return;
-            }
-            catch (RequestFailedException e) when (e.Status == 412)
-            {
-            }
-        }
-    }
+            return (stub, true);
+        }, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} erased ({Action} by {Actor})")]
     private partial void LogErased(string referralId, string action, Actor actor);

@@ -111,17 +111,28 @@ public sealed partial class RetentionPurge(
     }
 
     /// <summary>
-    /// Message index and delivery-event rows go after EmailRecords. An email's own ledger row is what keeps it from
-    /// being sent twice, so while its referral lives only its SendGrid message id and delivery events are stripped;
-    /// the row itself goes with the referral's erasure (or after EmailRecords once the referral is erased).
+    /// Delivery-event rows go after EmailRecords. An email's own ledger row is what keeps it from being sent twice, so
+    /// while its referral lives only its SendGrid ids and delivery events are stripped; the row itself goes with the
+    /// referral's erasure. Emails and their events live in the referral's partition; operator alerts and unmatched
+    /// events in the EmailLedger table.
     /// </summary>
     private async Task<int> PurgeEmailRecordsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         var purged = 0;
+        var inPartitions = TableClient.CreateQueryFilter(
+            $"((RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}) or (RowKey ge {SendGridEvents.EventRowPrefix} and RowKey lt {"event."})) and Timestamp lt {cutoff}");
+        await foreach (var row in referrals.QueryAsync<TableEntity>(inPartitions, cancellationToken: cancellationToken))
+        {
+            purged += row.RowKey.StartsWith(SendGridEvents.EventRowPrefix, StringComparison.Ordinal)
+                ? await referrals.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken) ? 1 : 0
+                : row.GetString(nameof(EmailLedgerEntity.State)) is EmailLedgerEntity.Sent or EmailLedgerEntity.Suppressed
+                    && await StripDeliveryDetailsAsync(referrals, row, cancellationToken) ? 1 : 0;
+        }
+
         var erasedPartitions = new Dictionary<string, bool>(StringComparer.Ordinal);
         await foreach (var row in ledger.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
         {
-            // Index rows (msg-…), unmatched and older event partitions, and event rows in a referral's partition.
+            // Unmatched event partitions, and operator alerts about a referral's parked messages.
             var isEvent = row.RowKey.StartsWith(SendGridEvents.EventRowPrefix, StringComparison.Ordinal) || !ReferralId.IsWellFormed(row.PartitionKey);
             var at = row.GetDateTimeOffset("At") ?? row.GetDateTimeOffset("ReceivedAt") ?? row.GetDateTimeOffset(nameof(EmailLedgerEntity.SentAt))
                 ?? row.GetDateTimeOffset(nameof(EmailLedgerEntity.ClaimedAt)) ?? row.Timestamp;
@@ -139,7 +150,6 @@ public sealed partial class RetentionPurge(
 
                 if (!erased)
                 {
-                    purged += await StripDeliveryDetailsAsync(row, cancellationToken) ? 1 : 0;
                     continue;
                 }
             }
@@ -150,9 +160,9 @@ public sealed partial class RetentionPurge(
         return purged;
     }
 
-    private async Task<bool> StripDeliveryDetailsAsync(TableEntity row, CancellationToken cancellationToken)
+    private static async Task<bool> StripDeliveryDetailsAsync(TableClient table, TableEntity row, CancellationToken cancellationToken)
     {
-        string[] details = [nameof(EmailLedgerEntity.ProviderMessageId), nameof(EmailLedgerEntity.LastEvent), "LastEventAt"];
+        string[] details = [nameof(EmailLedgerEntity.ProviderMessageId), nameof(EmailLedgerEntity.SendId), nameof(EmailLedgerEntity.LastEvent), nameof(EmailLedgerEntity.LastEventAt)];
         if (!details.Any(row.ContainsKey))
         {
             return false;
@@ -165,7 +175,7 @@ public sealed partial class RetentionPurge(
 
         try
         {
-            await ledger.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
+            await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
             return true;
         }
         catch (RequestFailedException e) when (e.Status is 404 or 412)

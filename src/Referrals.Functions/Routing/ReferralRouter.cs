@@ -24,20 +24,19 @@ public sealed partial class ReferralRouter(
     public const string DecisionRowPrefix = "routing-";
 
     /// <summary>
-    /// Routes <paramref name="referral"/> (read with its ETag). <paramref name="prepare"/> applies the caller's own
-    /// changes (a decline, a timeout) in the same write as the new assignment.
+    /// Routes <paramref name="referral"/> (read with its ETag) as <paramref name="referralCase"/> (loaded from it, with the
+    /// caller's decline or timeout if any) says, in the same write as the new assignment.
     /// </summary>
-    public async Task<ReferralStatus> RouteAsync(ReferralEntity referral, Actor actor, string reason, Action<ReferralEntity>? prepare, CancellationToken cancellationToken)
+    public async Task<ReferralStatus> RouteAsync(ReferralEntity referral, ReferralCase referralCase, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        prepare?.Invoke(referral);
         Specialist? chosen = null;
         RoutingDecision? decision = null;
         var week = Router.WeekOf(now);
-        if (referral.UnansweredCount < options.Value.MaxUnanswered)
+        if (referralCase.UnansweredCount < options.Value.MaxUnanswered)
         {
             var candidates = await directory.CandidatesAsync(week, cancellationToken);
-            decision = Router.Route(Request(referral), candidates, now, options.Value.MaxOpenOffers);
+            decision = Router.Route(Request(referral, referralCase), candidates, now, options.Value.MaxOpenOffers);
             var refused = new List<Exclusion>();
             foreach (var ranked in decision.Ranked)
             {
@@ -61,23 +60,23 @@ public sealed partial class ReferralRouter(
         }
 
         var explanation = decision is null
-            ? $"Sent to triage: {referral.UnansweredCount} specialists declined or did not answer."
+            ? $"Sent to triage: {referralCase.UnansweredCount} specialists declined or did not answer."
             : decision.Explain(chosen?.Id);
-        var change = chosen is null
-            ? new StatusChange(ReferralStatus.NeedsTriage, now, actor, $"{reason} {explanation}".Trim())
-            : new StatusChange(ReferralStatus.Routed, now, actor, $"{reason} Routed to specialist {chosen.Id}.".Trim());
         try
         {
             // The decision row commits with the transition: after an erasure the ETag refuses both, so the
             // decision (which gives away state and treatment) can never be written behind it.
             var decisionRow = DecisionRow(referral.PartitionKey, referral.Assignment + 1, decision, chosen, explanation, now);
-            await referrals.TransitionAsync(referral, change, r =>
+            if (chosen is null)
             {
-                r.AssignedSpecialistId = chosen?.Id;
-                r.AssignedAt = chosen is null ? null : now;
-                r.Assignment++;
-                r.RoutingExplanation = explanation;
-            }, [decisionRow], cancellationToken);
+                referralCase.SendToTriage(now, explanation);
+            }
+            else
+            {
+                referralCase.Offer(chosen.Id, now, explanation);
+            }
+
+            await referrals.SaveAsync(referral, referralCase, [decisionRow], cancellationToken);
         }
         catch
         {
@@ -94,23 +93,18 @@ public sealed partial class ReferralRouter(
         return referral.CurrentStatus;
     }
 
-    /// <summary>Ends the current assignment unanswered (declined or timed out), releases its open offer and routes again.</summary>
-    public async Task<ReferralStatus> RerouteAsync(ReferralEntity referral, Actor actor, string reason, Action<ReferralEntity>? prepare, CancellationToken cancellationToken)
+    /// <summary>Routes again after <paramref name="referralCase"/> recorded a decline or timeout, and releases the ended offer.</summary>
+    public async Task<ReferralStatus> RerouteAsync(ReferralEntity referral, ReferralCase referralCase, CancellationToken cancellationToken)
     {
         var previous = referral.AssignedSpecialistId ?? throw new InvalidOperationException($"Referral {referral.PartitionKey} has no assignment to end.");
-        var status = await RouteAsync(referral, actor, reason, r =>
-        {
-            r.Excluded = string.Join(',', r.ExcludedIds.Append(previous).Distinct());
-            r.UnansweredCount++;
-            prepare?.Invoke(r);
-        }, cancellationToken);
+        var status = await RouteAsync(referral, referralCase, cancellationToken);
         await directory.ReleaseOfferAsync(previous, cancellationToken);
         return status;
     }
 
-    private static RoutingRequest Request(ReferralEntity referral) =>
+    private static RoutingRequest Request(ReferralEntity referral, ReferralCase referralCase) =>
         new(referral.State, referral.Treatment, referral.Language, referral.Insurance,
-            Enum.TryParse<VisitPreference>(referral.VisitPreference, out var visit) ? visit : VisitPreference.Either, referral.ExcludedIds);
+            Enum.TryParse<VisitPreference>(referral.VisitPreference, out var visit) ? visit : VisitPreference.Either, referralCase.Excluded);
 
     /// <summary>One row per routing decision in the referral's partition, for operators: who was chosen, and why not the others.</summary>
     private static TableEntity DecisionRow(string referralId, int assignment, RoutingDecision? decision, Specialist? chosen, string explanation, DateTimeOffset at) =>

@@ -44,7 +44,7 @@ public sealed class RouteReferral(
                 await queues.NotifyAsync(referral, cancellationToken);
             }
 
-            await router.RouteAsync(referral, Actor.System, "", prepare: null, cancellationToken);
+            await router.RouteAsync(referral, referral.ToCase(), cancellationToken);
         }
         else if (referral.CurrentStatus == ReferralStatus.Duplicate)
         {

@@ -29,12 +29,7 @@ public sealed class RoutingOptions
     [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
     public TimeSpan UrgentTimeoutAfterReminder { get; set; } = TimeSpan.FromHours(4);
 
-    public TimeSpan LinkLifetime { get; set; } = TimeSpan.FromDays(7);
-
-    /// <summary>How long the visitor's withdraw link in their confirmation works.</summary>
-    public TimeSpan WithdrawLinkLifetime { get; set; } = TimeSpan.FromDays(90);
-
-    /// <summary>The address links in emails start with, e.g. https://referrals.clinic.example.</summary>
+    /// <summary>The public address (the same key <see cref="Security.LinkOptions"/> binds); notifications link the privacy notice with it.</summary>
     [Required, Url] public string PublicBaseUrl { get; set; } = "";
 
     [Required, EmailAddress] public string OperatorsAddress { get; set; } = "";

@@ -1,8 +1,9 @@
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Referrals.Core.Security;
-using Referrals.Functions.Intake;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Routing;
 

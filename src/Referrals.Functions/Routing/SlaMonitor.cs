@@ -48,22 +48,18 @@ public sealed partial class SlaMonitor(
 
             try
             {
+                var referralCase = referral.ToCase();
                 if (referral.AssignedAt <= now - sla.TimeoutFor(referral.Urgent))
                 {
                     var silent = referral.AssignedSpecialistId;
-                    var assignment = referral.Assignment;
-                    await router.RerouteAsync(referral, Actor.System, $"No answer from {silent} in time.", r =>
-                    {
-                        r.TimedOutAssignment = assignment;
-                        r.TimedOutSpecialistId = silent;
-                    }, cancellationToken);
+                    referralCase.TimeOut(referral.Assignment);
+                    await router.RerouteAsync(referral, referralCase, cancellationToken);
                     LogTimedOut(referral.PartitionKey, silent);
                     rerouted++;
                 }
-                else if (referral.ReminderForAssignment < referral.Assignment)
+                else if (referralCase.Remind(referral.Assignment))
                 {
-                    referral.ReminderForAssignment = referral.Assignment;
-                    await referrals.UpdateEntityAsync(referral, referral.ETag, TableUpdateMode.Merge, cancellationToken);
+                    await referrals.SaveAsync(referral, referralCase, cancellationToken);
                     await queues.NotifyAsync(referral, cancellationToken);
                     reminded++;
                 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -10,6 +11,10 @@ namespace Referrals.Functions.Routing;
 /// The specialists table, filled from the versioned directory file, and each specialist's load: referrals accepted
 /// per week (what weekly capacity limits) and offers not yet answered (bounded by Routing:MaxOpenOffers). Loads are
 /// changed only through <see cref="OptimisticConcurrency"/>, so concurrent routing never offers past the bound.
+/// Storage requests are the budget, so the directory and the loads are kept in memory (see
+/// <see cref="DirectoryOptions.CacheFor"/>): routing ranks on the snapshot and writes the chosen specialist's
+/// open-offer row with the ETag it holds, so only a conflict (another instance offered, accepted or recounted) costs
+/// reads, and those reads decide again on fresh rows.
 /// </summary>
 public sealed class SpecialistDirectory(
     [FromKeyedServices(StorageNames.SpecialistsTable)] TableClient table,
@@ -17,6 +22,39 @@ public sealed class SpecialistDirectory(
     IOptions<DirectoryOptions> options,
     TimeProvider clock)
 {
+    private readonly SemaphoreSlim refreshing = new(1, 1);
+    private volatile Snapshot? snapshot;
+
+    // One writer per specialist's load rows in this instance: concurrent routings all rank the same best specialist,
+    // and taking turns lets each decide on the row the previous one wrote instead of losing to its ETag.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> turns = new(StringComparer.Ordinal);
+
+    private async Task<T> InTurnAsync<T>(string specialistId, Func<Task<T>> change, CancellationToken cancellationToken)
+    {
+        var turn = turns.GetOrAdd(specialistId, _ => new SemaphoreSlim(1, 1));
+        await turn.WaitAsync(cancellationToken);
+        try
+        {
+            return await change();
+        }
+        finally
+        {
+            turn.Release();
+        }
+    }
+
+    /// <summary>
+    /// What this instance last read. Open offers are read before the week's acceptances (at refresh and after a
+    /// conflict alike): an acceptance adds to the week before it takes from the open offers, so a snapshot never
+    /// counts one acceptance in neither place.
+    /// </summary>
+    private sealed record Snapshot(
+        DateTimeOffset ReadAt,
+        string Week,
+        IReadOnlyList<Specialist> Specialists,
+        ConcurrentDictionary<string, OpenOffersEntity> Open,
+        ConcurrentDictionary<string, SpecialistLoadEntity> Accepted);
+
     public async Task<int> ImportFileAsync(CancellationToken cancellationToken) =>
         await ImportAsync(await File.ReadAllTextAsync(options.Value.SpecialistsFilePath, cancellationToken), cancellationToken);
 
@@ -28,19 +66,28 @@ public sealed class SpecialistDirectory(
     {
         var specialists = SpecialistDirectoryFile.Parse(csv);
         var keep = specialists.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var specialist in specialists)
+        try
         {
-            await table.UpsertEntityAsync(SpecialistEntity.From(specialist), TableUpdateMode.Replace, cancellationToken);
-        }
+            foreach (var specialist in specialists)
+            {
+                await table.UpsertEntityAsync(SpecialistEntity.From(specialist), TableUpdateMode.Replace, cancellationToken);
+            }
 
-        foreach (var stale in (await LoadAsync(cancellationToken)).Where(s => !keep.Contains(s.Id)))
+            foreach (var stale in (await LoadAsync(cancellationToken)).Where(s => !keep.Contains(s.Id)))
+            {
+                await table.DeleteEntityAsync(SpecialistEntity.PartitionKeyValue, stale.Id, cancellationToken: cancellationToken);
+            }
+        }
+        finally
         {
-            await table.DeleteEntityAsync(SpecialistEntity.PartitionKeyValue, stale.Id, cancellationToken: cancellationToken);
+            // This instance sees the new directory at once; others within CacheFor.
+            snapshot = null;
         }
 
         return specialists.Count;
     }
 
+    /// <summary>The directory as stored now (not the routing snapshot).</summary>
     public async Task<IReadOnlyList<Specialist>> LoadAsync(CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {SpecialistEntity.PartitionKeyValue}");
@@ -53,69 +100,96 @@ public sealed class SpecialistDirectory(
         return specialists;
     }
 
+    /// <summary>A specialist from the snapshot; one not in it (added since) is read from the table.</summary>
     public async Task<Specialist?> FindAsync(string id, CancellationToken cancellationToken)
     {
+        if ((await CurrentAsync(Router.WeekOf(clock.GetUtcNow()), cancellationToken)).Specialists.FirstOrDefault(s => s.Id == id) is { } known)
+        {
+            return known;
+        }
+
         var row = await table.GetEntityIfExistsAsync<SpecialistEntity>(SpecialistEntity.PartitionKeyValue, id, cancellationToken: cancellationToken);
         return row.HasValue ? row.Value!.ToSpecialist() : null;
     }
 
-    /// <summary>Every specialist with what they accepted this week and the offers they have not answered yet.</summary>
+    /// <summary>Every specialist with what they accepted this week and the offers they have not answered yet, as last read.</summary>
     public async Task<IReadOnlyList<Candidate>> CandidatesAsync(string week, CancellationToken cancellationToken)
     {
-        var accepted = new Dictionary<string, int>(StringComparer.Ordinal);
-        await foreach (var load in loads.QueryAsync<SpecialistLoadEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {week}"), cancellationToken: cancellationToken))
-        {
-            accepted[load.RowKey] = load.Accepted;
-        }
-
-        var open = new Dictionary<string, OpenOffersEntity>(StringComparer.Ordinal);
-        await foreach (var row in loads.QueryAsync<OpenOffersEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {OpenOffersEntity.PartitionKeyValue}"), cancellationToken: cancellationToken))
-        {
-            open[row.RowKey] = row;
-        }
-
-        return (await LoadAsync(cancellationToken))
-            .Select(s => new Candidate(s, accepted.GetValueOrDefault(s.Id), open.GetValueOrDefault(s.Id)?.Count ?? 0, open.GetValueOrDefault(s.Id)?.LastOfferedAt))
+        var current = await CurrentAsync(week, cancellationToken);
+        return current.Specialists
+            .Select(s => new Candidate(
+                s,
+                current.Accepted.TryGetValue(s.Id, out var load) ? load.Accepted : 0,
+                current.Open.TryGetValue(s.Id, out var open) ? open.Count : 0,
+                current.Open.TryGetValue(s.Id, out var last) ? last.LastOfferedAt : null))
             .ToList();
     }
 
     /// <summary>
     /// Records an offer to the specialist if the capacity rule still allows it on the counts as they are now, and returns
     /// null; otherwise returns the rule that stops it (another router offered first, or the specialist accepted since
-    /// the ranking). The week's acceptances are read after the open offers: an acceptance adds to the week before it
-    /// takes from the open offers, so a concurrent one is either seen in the week or fails this write's ETag.
+    /// the ranking). The first attempt decides on the snapshot and writes with its ETag; after a conflict, the open
+    /// offers are read and then the week's acceptances, so a concurrent acceptance is either seen in the week or fails
+    /// the write's ETag.
     /// </summary>
     public Task<string?> OfferAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, CancellationToken cancellationToken) =>
-        loads.ChangeAsync<OpenOffersEntity, string?>(OpenOffersEntity.PartitionKeyValue, specialist.Id, async open =>
+        InTurnAsync(specialist.Id, () => OfferInTurnAsync(week, specialist, maxOpenOffers, now, cancellationToken), cancellationToken);
+
+    private async Task<string?> OfferInTurnAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var current = await CurrentAsync(week, cancellationToken);
+        var fromSnapshot = true;
+        OpenOffersEntity? written = null;
+        var refused = await loads.ChangeAsync<OpenOffersEntity, string?>(OpenOffersEntity.PartitionKeyValue, specialist.Id, async open =>
         {
             var count = open?.Count ?? 0;
-            var accepted = await AcceptedAsync(week, specialist.Id, cancellationToken);
-            if (Router.CapacityReason(specialist.WeeklyCapacity, accepted, count, maxOpenOffers) is { } refused)
+            var accepted = fromSnapshot
+                ? current.Accepted.TryGetValue(specialist.Id, out var load) ? load.Accepted : 0
+                : await AcceptedAsync(current, week, specialist.Id, cancellationToken);
+            fromSnapshot = false;
+            if (Router.CapacityReason(specialist.WeeklyCapacity, accepted, count, maxOpenOffers) is { } rule)
             {
-                return (null, refused);
+                Remember(current, open);
+                return (null, rule);
             }
 
-            var row = open ?? new OpenOffersEntity { RowKey = specialist.Id };
-            row.Count = count + 1;
-            row.LastOfferedAt = now;
-            row.ChangedAt = clock.GetUtcNow();
-            return (row, null);
-        }, cancellationToken);
+            written = open ?? new OpenOffersEntity { RowKey = specialist.Id };
+            written.Count = count + 1;
+            written.LastOfferedAt = now;
+            written.ChangedAt = clock.GetUtcNow();
+            return (written, null);
+        }, cancellationToken, KnownOpen(current, specialist.Id));
+        Remember(current, refused is null ? written : null);
+        return refused;
+    }
 
     /// <summary>
     /// The specialist accepted an offer: it counts against the week it was accepted in and is no longer open. They may
     /// accept beyond their capacity (that is their choice); capacity only stops further offers.
     /// </summary>
-    public async Task AcceptOfferAsync(string specialistId, DateTimeOffset acceptedAt, CancellationToken cancellationToken)
+    public Task AcceptOfferAsync(string specialistId, DateTimeOffset acceptedAt, CancellationToken cancellationToken) =>
+        InTurnAsync(specialistId, async () =>
+        {
+            await CountAcceptanceAsync(specialistId, acceptedAt, cancellationToken);
+            await ReleaseInTurnAsync(specialistId, cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    private async Task CountAcceptanceAsync(string specialistId, DateTimeOffset acceptedAt, CancellationToken cancellationToken)
     {
         var week = Router.WeekOf(acceptedAt);
+        var current = await CurrentAsync(week, cancellationToken);
+        SpecialistLoadEntity? written = null;
         await loads.ChangeAsync<SpecialistLoadEntity, int>(week, specialistId, load =>
         {
-            var row = load ?? new SpecialistLoadEntity { PartitionKey = week, RowKey = specialistId };
-            row.Accepted++;
-            return (row, row.Accepted);
-        }, cancellationToken);
-        await ReleaseOfferAsync(specialistId, cancellationToken);
+            written = load ?? new SpecialistLoadEntity { PartitionKey = week, RowKey = specialistId };
+            written.Accepted++;
+            return (written, written.Accepted);
+        }, cancellationToken, current.Week == week ? new Known<SpecialistLoadEntity>(current.Accepted.TryGetValue(specialistId, out var known) ? Clone(known) : null) : null);
+        if (written is not null && current.Week == week)
+        {
+            current.Accepted[specialistId] = Clone(written);
+        }
     }
 
     /// <summary>
@@ -123,8 +197,19 @@ public sealed class SpecialistDirectory(
     /// This replaces ReleaseAsync(week, specialistId), which gave back weekly capacity when offers still used it.
     /// </summary>
     public Task ReleaseOfferAsync(string specialistId, CancellationToken cancellationToken) =>
-        loads.ChangeAsync<OpenOffersEntity, bool>(OpenOffersEntity.PartitionKeyValue, specialistId, open =>
+        InTurnAsync(specialistId, async () =>
         {
+            await ReleaseInTurnAsync(specialistId, cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    private async Task ReleaseInTurnAsync(string specialistId, CancellationToken cancellationToken)
+    {
+        var current = await CurrentAsync(Router.WeekOf(clock.GetUtcNow()), cancellationToken);
+        OpenOffersEntity? seen = null;
+        await loads.ChangeAsync<OpenOffersEntity, bool>(OpenOffersEntity.PartitionKeyValue, specialistId, open =>
+        {
+            seen = open;
             if (open is null || open.Count == 0)
             {
                 return (null, false);
@@ -133,7 +218,9 @@ public sealed class SpecialistDirectory(
             open.Count--;
             open.ChangedAt = clock.GetUtcNow();
             return (open, true);
-        }, cancellationToken);
+        }, cancellationToken, KnownOpen(current, specialistId));
+        Remember(current, seen);
+    }
 
     /// <summary>
     /// Sets each specialist's open offers to the number counted from the referrals themselves, except on rows changed
@@ -171,12 +258,96 @@ public sealed class SpecialistDirectory(
             }
         }
 
+        if (corrected.Count > 0)
+        {
+            snapshot = null;
+        }
+
         return corrected;
     }
 
-    private async Task<int> AcceptedAsync(string week, string specialistId, CancellationToken cancellationToken)
+    /// <summary>After a conflict: the week's acceptances as stored now, kept in the snapshot for the next offer.</summary>
+    private async Task<int> AcceptedAsync(Snapshot current, string week, string specialistId, CancellationToken cancellationToken)
     {
         var load = await loads.GetEntityIfExistsAsync<SpecialistLoadEntity>(week, specialistId, cancellationToken: cancellationToken);
-        return load.HasValue ? load.Value!.Accepted : 0;
+        if (load.HasValue)
+        {
+            current.Accepted[specialistId] = Clone(load.Value!);
+            return load.Value!.Accepted;
+        }
+
+        current.Accepted.TryRemove(specialistId, out _);
+        return 0;
     }
+
+    /// <summary>The snapshot, read again when it is older than CacheFor, when the week turned, or after an import.</summary>
+    private async Task<Snapshot> CurrentAsync(string week, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        if (snapshot is { } fresh && fresh.Week == week && now - fresh.ReadAt < options.Value.CacheFor)
+        {
+            return fresh;
+        }
+
+        await refreshing.WaitAsync(cancellationToken);
+        try
+        {
+            if (snapshot is { } other && other.Week == week && now - other.ReadAt < options.Value.CacheFor)
+            {
+                return other;
+            }
+
+            var open = new ConcurrentDictionary<string, OpenOffersEntity>(StringComparer.Ordinal);
+            await foreach (var row in loads.QueryAsync<OpenOffersEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {OpenOffersEntity.PartitionKeyValue}"), cancellationToken: cancellationToken))
+            {
+                open[row.RowKey] = row;
+            }
+
+            var accepted = new ConcurrentDictionary<string, SpecialistLoadEntity>(StringComparer.Ordinal);
+            await foreach (var row in loads.QueryAsync<SpecialistLoadEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {week}"), cancellationToken: cancellationToken))
+            {
+                accepted[row.RowKey] = row;
+            }
+
+            var read = new Snapshot(now, week, await LoadAsync(cancellationToken), open, accepted);
+            snapshot = read;
+            return read;
+        }
+        finally
+        {
+            refreshing.Release();
+        }
+    }
+
+    /// <summary>A copy of the snapshot's row (or "none"), so a failed attempt cannot change the snapshot.</summary>
+    private static Known<OpenOffersEntity> KnownOpen(Snapshot current, string specialistId) =>
+        new(current.Open.TryGetValue(specialistId, out var row) ? Clone(row) : null);
+
+    /// <summary>Keeps the row as last read or written (with its ETag) for the next decision.</summary>
+    private static void Remember(Snapshot current, OpenOffersEntity? row)
+    {
+        if (row is not null)
+        {
+            current.Open[row.RowKey] = Clone(row);
+        }
+    }
+
+    private static OpenOffersEntity Clone(OpenOffersEntity row) => new()
+    {
+        RowKey = row.RowKey,
+        ETag = row.ETag,
+        Timestamp = row.Timestamp,
+        Count = row.Count,
+        LastOfferedAt = row.LastOfferedAt,
+        ChangedAt = row.ChangedAt,
+    };
+
+    private static SpecialistLoadEntity Clone(SpecialistLoadEntity row) => new()
+    {
+        PartitionKey = row.PartitionKey,
+        RowKey = row.RowKey,
+        ETag = row.ETag,
+        Timestamp = row.Timestamp,
+        Accepted = row.Accepted,
+    };
 }

@@ -7,8 +7,9 @@ using Microsoft.Extensions.Logging;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
-using Referrals.Functions.Intake;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Routing;
 
@@ -78,7 +79,9 @@ public sealed partial class SpecialistResponse(
             {
                 case "accept":
                     var acceptedAt = clock.GetUtcNow();
-                    await referrals.TransitionAsync(referral, new StatusChange(ReferralStatus.Accepted, acceptedAt, Actor.Specialist, $"Accepted by {claims.Subject}."), null, cancellationToken);
+                    var accepted = referral.ToCase();
+                    accepted.Accept(claims.Subject, claims.Assignment, acceptedAt);
+                    await referrals.SaveAsync(referral, accepted, cancellationToken);
                     await queues.NotifyAsync(referral, cancellationToken);
                     await directory.AcceptOfferAsync(claims.Subject, acceptedAt, cancellationToken);
                     LogAnswered(referral.PartitionKey, claims.Subject, "accepted");
@@ -90,7 +93,9 @@ public sealed partial class SpecialistResponse(
                         return Page(StatusCodes.Status400BadRequest, "Choose a reason", "Please go back and choose why you are declining, so that we can route better next time.");
                     }
 
-                    await router.RerouteAsync(referral, Actor.Specialist, $"Declined by {claims.Subject}: {reason.Label}.", null, cancellationToken);
+                    var declined = referral.ToCase();
+                    declined.Decline(claims.Subject, claims.Assignment, reason.Label);
+                    await router.RerouteAsync(referral, declined, cancellationToken);
                     LogAnswered(referral.PartitionKey, claims.Subject, "declined");
                     return Page(StatusCodes.Status200OK, "Thank you: declined", $"Referral {referral.PartitionKey} will be offered to another specialist.");
                 default:
@@ -102,7 +107,7 @@ public sealed partial class SpecialistResponse(
             // Two answers at once, or an answer racing the SLA timer: the first one won.
             return Page(StatusCodes.Status409Conflict, "Already changed", "This referral changed while you were answering. Please open the link again to see where it stands.");
         }
-        catch (InvalidStatusTransitionException e)
+        catch (Exception e) when (e is InvalidStatusTransitionException or OfferNotOpenException)
         {
             return Page(StatusCodes.Status409Conflict, "Not possible now", e.Message);
         }

@@ -52,6 +52,9 @@ public sealed class ReferralEntity : ITableEntity
     /// <summary>The status before a poison message marked it Failed; a replay restores it.</summary>
     public string? StatusBeforeFailure { get; set; }
 
+    /// <summary>Intake found the address past its confirmations for the day: the confirmation is recorded as suppressed, not sent.</summary>
+    public bool ConfirmationCapped { get; set; }
+
     /// <summary>SendGrid reported a bounce, drop or block for an email to the visitor.</summary>
     public bool VisitorUnreachable { get; set; }
 
@@ -199,33 +202,57 @@ public sealed class OpenOffersEntity : ITableEntity
     public DateTimeOffset ChangedAt { get; set; }
 }
 
-/// <summary>One row per referral and email (kind, and assignment where it repeats): claimed before sending, completed after.</summary>
+/// <summary>
+/// One row per email about a referral (kind, and assignment or repeat where it repeats), in the referral's own
+/// partition (RowKey "email-" + ledger key), so claiming and completing an email commit with the referral row's ETag:
+/// an erasure, which deletes these rows in the same partition, can never be written behind. Operator alerts about
+/// parked messages keep their rows in the EmailLedger table (they may name no stored referral).
+/// </summary>
 public sealed class EmailLedgerEntity : ITableEntity
 {
+    public const string RowKeyPrefix = "email-";
+
     public string PartitionKey { get; set; } = "";
     public string RowKey { get; set; } = "";
     public DateTimeOffset? Timestamp { get; set; }
     public ETag ETag { get; set; }
 
+    /// <summary>An attempt is under way (<see cref="SendId"/>): another sender waits for it, or for its claim to run out.</summary>
     public const string Claimed = "Claimed";
     public const string Sent = "Sent";
 
-    /// <summary>The last attempt failed; the next one may go ahead.</summary>
+    /// <summary>The last attempt failed for sure (SendGrid refused it, or it never left): the next one may go ahead.</summary>
     public const string Failed = "Failed";
+
+    /// <summary>
+    /// The last attempt's outcome is unknown (a timeout, a connection lost after sending): SendGrid may have accepted it.
+    /// It is sent again only if the Event Webhook reports nothing for its <see cref="SendId"/> within the grace period.
+    /// </summary>
+    public const string Unknown = "Unknown";
 
     /// <summary>Not sent because the address had its daily allowance of confirmations.</summary>
     public const string Suppressed = "Suppressed";
 
     public string State { get; set; } = Claimed;
 
-    /// <summary>This confirmation was counted against the address's daily cap (once, whatever the attempts).</summary>
-    public bool CapCounted { get; set; }
+    /// <summary>The email's ledger key (its kind, plus the assignment or repeat it belongs to).</summary>
+    public string LedgerKey { get; set; } = "";
+
+    /// <summary>When the current or last attempt began.</summary>
     public DateTimeOffset ClaimedAt { get; set; }
     public DateTimeOffset? SentAt { get; set; }
+    public int Attempts { get; set; }
+
+    /// <summary>A random id per attempt, sent in custom_args, so delivery events name the attempt they are about.</summary>
+    public string? SendId { get; set; }
     public string? ProviderMessageId { get; set; }
 
-    public static string MessageIndexKey(string providerMessageId) => $"msg-{providerMessageId}";
-
-    /// <summary>SendGrid's delivery events for this email (delivered, deferred, bounce, dropped, blocked), latest last.</summary>
+    /// <summary>SendGrid's latest delivery event for this email (delivered, deferred, bounce, dropped, blocked).</summary>
     public string? LastEvent { get; set; }
+    public DateTimeOffset? LastEventAt { get; set; }
+
+    public static string RowKeyFor(string ledgerKey) => RowKeyPrefix + ledgerKey;
+
+    [IgnoreDataMember]
+    public bool IsDone => State is Sent or Suppressed;
 }

@@ -40,30 +40,38 @@ public static class ReferralTable
     }
 
     /// <summary>
-    /// Moves a referral to a new status and appends the history entry in one transaction. The ETag makes a concurrent
-    /// writer fail with 412 instead of overwriting; the caller's queue retry then re-reads and decides again.
+    /// Writes what <paramref name="referralCase"/> changed in one transaction: the referral row, the history entries it
+    /// appended, and <paramref name="alongside"/> (rows of the same partition, upserted), so a row derived from the
+    /// referral is never written after an erasure that the ETag would have refused. The ETag makes a concurrent writer
+    /// fail with 412 instead of overwriting; the caller's queue retry then re-reads and decides again.
     /// </summary>
-    public static Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, CancellationToken cancellationToken) =>
-        TransitionAsync(table, referral, change, update, [], cancellationToken);
+    public static Task SaveAsync(this TableClient table, ReferralEntity referral, ReferralCase referralCase, IReadOnlyList<ITableEntity> alongside, CancellationToken cancellationToken) =>
+        SaveAsync(table, referral, referralCase, alongside.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)), cancellationToken);
 
-    /// <summary>
-    /// As above, and upserts <paramref name="alongside"/> (rows of the same partition) in the same transaction, so a row
-    /// derived from the referral is never written after an erasure that the ETag would have refused.
-    /// </summary>
-    public static async Task TransitionAsync(this TableClient table, ReferralEntity referral, StatusChange change, Action<ReferralEntity>? update, IReadOnlyList<ITableEntity> alongside, CancellationToken cancellationToken)
+    /// <summary>As above, with the other rows' own actions (for example replaces checked against their ETags).</summary>
+    public static async Task SaveAsync(this TableClient table, ReferralEntity referral, ReferralCase referralCase, IEnumerable<TableTransactionAction> alongside, CancellationToken cancellationToken)
     {
-        StatusTransitions.EnsureCanMove(referral.CurrentStatus, change.Status);
-        referral.Status = change.Status.ToString();
-        update?.Invoke(referral);
-        referral.HistoryCount++;
-        await table.SubmitTransactionAsync(
+        if (referralCase.AwaitingReroute)
+        {
+            // The decline or timeout is recorded by the re-route's history entry: never stored without it.
+            throw new InvalidOperationException($"Referral {referralCase.Id} must be routed again before it is saved.");
+        }
+
+        referral.Apply(referralCase);
+        var responses = await table.SubmitTransactionAsync(
             [
                 new TableTransactionAction(TableTransactionActionType.UpdateReplace, referral, referral.ETag),
-                new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, referral.HistoryCount, change)),
-                .. alongside.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)),
+                .. referralCase.NewHistory.Select(entry => new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, entry.Sequence, entry.Change))),
+                .. alongside,
             ],
             cancellationToken);
+        // The new ETag, so the writer can change the row again; without one, the next write fails safe with 412.
+        referral.ETag = responses.Value[0].Headers.ETag ?? referral.ETag;
+        referralCase.MarkSaved();
     }
+
+    public static Task SaveAsync(this TableClient table, ReferralEntity referral, ReferralCase referralCase, CancellationToken cancellationToken) =>
+        SaveAsync(table, referral, referralCase, Array.Empty<TableTransactionAction>(), cancellationToken);
 
     /// <summary>The history as operators see it (never the public status resource).</summary>
     public static IEnumerable<object> ForDisplay(this IEnumerable<StatusChange> history) =>

@@ -41,20 +41,22 @@ public static class StorageNames
 /// one with <see cref="WithdrawnSpecialistId"/> only for the notice to that specialist that the referral was withdrawn
 /// (the erased referral no longer names them).
 /// </summary>
-public sealed record ReferralMessage(string ReferralId, string? DuplicateId = null, string? WithdrawnSpecialistId = null);
+/// <see cref="NoticeCapped"/> says intake found the address past its daily confirmations: the notice is recorded as
+/// suppressed, not sent.
+public sealed record ReferralMessage(string ReferralId, string? DuplicateId = null, string? WithdrawnSpecialistId = null, bool NoticeCapped = false);
 
 public static class ReferralQueues
 {
     private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerOptions.Web)
     {
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault,
     };
 
     public static Task SendReferralAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, CancellationToken cancellationToken) =>
         queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId), Json), cancellationToken);
 
-    public static Task SendDuplicateNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string ownerId, string duplicateId, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(ownerId, DuplicateId: duplicateId), Json), cancellationToken);
+    public static Task SendDuplicateNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string ownerId, string duplicateId, bool capped, CancellationToken cancellationToken) =>
+        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(ownerId, DuplicateId: duplicateId, NoticeCapped: capped), Json), cancellationToken);
 
     public static Task SendWithdrawalNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, string specialistId, CancellationToken cancellationToken) =>
         queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId, WithdrawnSpecialistId: specialistId), Json), cancellationToken);

@@ -36,3 +36,25 @@ public static class TableRows
         }
     }
 }
+
+/// <summary>Maps an untyped row (from a query that returns several kinds of row of one partition) to its entity type.</summary>
+public static class TableRowMapping
+{
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowReadingFromString };
+
+    /// <summary>
+    /// The row's properties by name, as the SDK would bind them, plus its keys and ETag. Entities here hold strings,
+    /// numbers, booleans and dates only, which keep their values through JSON.
+    /// </summary>
+    public static T As<T>(this TableEntity row)
+        where T : class, ITableEntity, new()
+    {
+        var values = row.Where(p => !p.Key.StartsWith("odata.", StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value);
+        var entity = System.Text.Json.JsonSerializer.Deserialize<T>(System.Text.Json.JsonSerializer.Serialize(values, Json), Json) ?? new T();
+        entity.PartitionKey = row.PartitionKey;
+        entity.RowKey = row.RowKey;
+        entity.Timestamp = row.Timestamp;
+        entity.ETag = row.ETag;
+        return entity;
+    }
+}

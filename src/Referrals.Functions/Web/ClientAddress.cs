@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
-using Referrals.Functions.Intake;
 
 namespace Referrals.Functions.Web;
 
@@ -16,7 +15,7 @@ namespace Referrals.Functions.Web;
 public static class ClientAddress
 {
     /// <summary>The rate-limit key for the request: an IPv4 address, or an IPv6 client's /64 (one subscriber's block).</summary>
-    public static string RateKey(HttpContext context, IntakeOptions options)
+    public static string RateKey(HttpContext context, WebOptions options)
     {
         var trusted = options.TrustedProxies.Select(p => TryParseNetwork(p, out var network) ? network : throw new FormatException($"Intake:TrustedProxies holds '{p}', which is no IP address or CIDR range.")).ToList();
         var client = Resolve(context.Connection.RemoteIpAddress, context.Request.Headers[options.ClientAddressHeader], trusted);

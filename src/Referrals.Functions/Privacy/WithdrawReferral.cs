@@ -6,11 +6,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
-using Referrals.Functions.Privacy;
-using Referrals.Functions.Routing;
+using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
+using Referrals.Functions.Web;
 
-namespace Referrals.Functions.Intake;
+namespace Referrals.Functions.Privacy;
 
 /// <summary>
 /// The visitor's signed link from their confirmation: withdraw the request and erase what they told us (see

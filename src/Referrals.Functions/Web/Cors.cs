@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Referrals.Functions.Intake;
+namespace Referrals.Functions.Web;
 
 /// <summary>CORS for the blog's origin only: other origins get no CORS headers, so browsers refuse their scripts.</summary>
 internal static class Cors

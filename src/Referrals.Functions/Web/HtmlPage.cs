@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace Referrals.Functions.Intake;
+namespace Referrals.Functions.Web;
 
 /// <summary>Visitor pages: a strict CSP (inline style and script only by nonce), never cached, no referrer.</summary>
 internal static class HtmlPage
