@@ -1,4 +1,5 @@
 // Benchmarks of the referral pipeline; see bench/README.md. This file only picks the run.
+using Referrals.Bench.Duplicates;
 using Referrals.Bench.LedgerFaults;
 using Referrals.Bench.Pipeline;
 
@@ -8,6 +9,7 @@ return mode switch
 {
     "pipeline" => await PipelineRun.RunAsync(rest),
     "ledger-faults" => await LedgerFaultsRun.RunAsync(rest),
+    "duplicates" => await DuplicatesRun.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -19,6 +21,8 @@ static int Usage()
                          the issue 9 figures against a separate DevHost process (see bench/README.md)
           ledger-faults  [referrals=200] [ledgerFaultRate=0.05] [sendGrid5xxRate=0.05]
                          how often an email SendGrid accepted is sent again when ledger writes fail
+          duplicates     [--referrals 300] [--hang 0.05] [--webhook on|off] [--grace 00:00:20] [--keep]
+                         emails sent twice when SendGrid answers too late, with and without the Event Webhook
         """);
     return 2;
 }
