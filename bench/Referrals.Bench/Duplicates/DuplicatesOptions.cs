@@ -1,0 +1,108 @@
+using System.Globalization;
+using Referrals.Bench.Pipeline;
+
+namespace Referrals.Bench.Duplicates;
+
+/// <summary>The duplicates run's options: <c>--name value</c> pairs and the flag <c>--keep</c>.</summary>
+internal sealed record DuplicatesOptions
+{
+    public int Referrals { get; init; } = 300;
+
+    /// <summary>The share of SendGrid requests answered only after the attempt timeout (accepted all the same).</summary>
+    public double Hang { get; init; } = 0.05;
+
+    /// <summary>Whether the DevHost has Email:EventWebhookPublicKey and the stand-in posts a "processed" event for every accepted request.</summary>
+    public bool Webhook { get; init; } = true;
+
+    /// <summary>Email:UnknownOutcomeGrace; only read by the app when the webhook is configured.</summary>
+    public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Email:Resilience:AttemptTimeout: short, so a hung request turns into an unknown outcome quickly.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long after accepting a request the stand-in posts its event: uniform between the two.</summary>
+    public TimeSpan WebhookDelayMin { get; init; } = TimeSpan.FromSeconds(0.5);
+    public TimeSpan WebhookDelayMax { get; init; } = TimeSpan.FromSeconds(5);
+
+    public int Concurrency { get; init; } = 8;
+
+    /// <summary>How long, after the last POST was answered, every referral may take to get its 2 emails.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(240);
+
+    public TimeSpan TimeLimit { get; init; } = TimeSpan.FromMinutes(8);
+
+    public bool Keep { get; init; }
+
+    /// <summary>
+    /// After every referral has its emails, how long the stand-in must see no request before the count is final: a
+    /// resend comes after the grace (webhook on) or after the queue's 5 s visibility timeout (off), plus an attempt.
+    /// </summary>
+    public TimeSpan Quiet => (Webhook ? Grace : TimeSpan.Zero) + AttemptTimeout + TimeSpan.FromSeconds(15);
+
+    public static DuplicatesOptions Parse(string[] args)
+    {
+        var options = new DuplicatesOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name == "--keep")
+            {
+                options = options with { Keep = true };
+                continue;
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                throw new BenchFailure($"Option {name} needs a value after it (see bench/README.md).");
+            }
+
+            var value = args[++i];
+            options = name switch
+            {
+                "--referrals" => options with { Referrals = Int(name, value, 1) },
+                "--hang" => options with { Hang = Share(name, value) },
+                "--webhook" => options with { Webhook = value switch { "on" => true, "off" => false, _ => throw Bad(name, value) } },
+                "--grace" => options with { Grace = Time(name, value) },
+                "--attempt-timeout" => options with { AttemptTimeout = Time(name, value) },
+                "--webhook-delay" => WithDelay(options, name, value),
+                "--concurrency" => options with { Concurrency = Int(name, value, 1) },
+                "--drain-timeout" => options with { DrainTimeout = TimeSpan.FromSeconds(Int(name, value, 1)) },
+                "--time-limit" => options with { TimeLimit = TimeSpan.FromSeconds(Int(name, value, 1)) },
+                _ => throw new BenchFailure($"Unknown option {name} (see bench/README.md)."),
+            };
+        }
+
+        if (options.AttemptTimeout <= TimeSpan.Zero)
+        {
+            throw Bad("--attempt-timeout", options.AttemptTimeout.ToString());
+        }
+
+        return options;
+    }
+
+    /// <summary>Seconds as "min-max", e.g. 0.5-5.</summary>
+    private static DuplicatesOptions WithDelay(DuplicatesOptions options, string name, string value)
+    {
+        var parts = value.Split('-');
+        if (parts.Length != 2
+            || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var min)
+            || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var max)
+            || min < 0 || max < min)
+        {
+            throw Bad(name, value);
+        }
+
+        return options with { WebhookDelayMin = TimeSpan.FromSeconds(min), WebhookDelayMax = TimeSpan.FromSeconds(max) };
+    }
+
+    private static int Int(string name, string value, int min) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min ? n : throw Bad(name, value);
+
+    private static double Share(string name, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d is >= 0 and <= 1 ? d : throw Bad(name, value);
+
+    private static TimeSpan Time(string name, string value) =>
+        TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var t) && t >= TimeSpan.Zero ? t : throw Bad(name, value);
+
+    private static BenchFailure Bad(string name, string value) => new($"Bad value for {name}: {value} (see bench/README.md).");
+}
