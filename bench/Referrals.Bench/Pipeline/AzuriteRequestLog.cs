@@ -34,19 +34,35 @@ internal sealed partial class AzuriteRequestLog(string path, string connectionSt
     public async Task<long> MarkAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var marker = "bench-mark-" + Guid.NewGuid().ToString("N")[..12];
+        var since = scanned;
         await queues.GetQueueClient(marker).ExistsAsync(cancellationToken);
         var needle = Encoding.ASCII.GetBytes($"/{AccountPath}/{marker}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var lastFullScan = TimeSpan.Zero;
         while (true)
         {
-            if (Find(needle) is { } end)
+            if (Find(needle, scanned) is { } end)
             {
+                scanned = end;
                 return end;
+            }
+
+            // Belt and braces: now and then look again from where this mark began, in case the quick scan's restart point was wrong.
+            if (clock.Elapsed - lastFullScan > TimeSpan.FromSeconds(10))
+            {
+                lastFullScan = clock.Elapsed;
+                if (Find(needle, since) is { } found)
+                {
+                    Console.Error.WriteLine($"warning: found the log marker {marker} only by scanning again from {since} (the quick scan was at {scanned}).");
+                    scanned = found;
+                    return found;
+                }
             }
 
             if (clock.Elapsed > timeout)
             {
-                throw new BenchFailure($"Azurite's request log ({path}) did not show the bench's marker request within {timeout.TotalSeconds:F0} s: its log writing fell too far behind to count requests.");
+                throw new BenchFailure($"Azurite's request log ({path}) did not show the bench's marker request ({marker}) within {timeout.TotalSeconds:F0} s "
+                    + $"(searched from byte {since}; the log has {new FileInfo(path).Length} bytes): its log writing fell too far behind to count requests.");
             }
 
             await Task.Delay(200, cancellationToken);
@@ -155,14 +171,17 @@ internal sealed partial class AzuriteRequestLog(string path, string connectionSt
         }
     }
 
-    /// <summary>The end of the first complete line holding <paramref name="needle"/> after the last mark, if written yet.</summary>
-    private long? Find(byte[] needle)
+    /// <summary>
+    /// The end of the first complete line holding <paramref name="needle"/> at or after <paramref name="from"/>, if written
+    /// yet. Otherwise null, and <see cref="scanned"/> moves on to the last complete line read, where the next look starts.
+    /// </summary>
+    private long? Find(byte[] needle, long from)
     {
         using var stream = Open();
-        stream.Position = scanned;
+        stream.Position = from;
         var buffer = new byte[1 << 20];
         var carry = Array.Empty<byte>();
-        var offset = scanned; // file position of window[0]
+        var offset = from; // file position of window[0]
         while (true)
         {
             var read = stream.Read(buffer, 0, buffer.Length);
@@ -176,22 +195,15 @@ internal sealed partial class AzuriteRequestLog(string path, string connectionSt
             if (at >= 0)
             {
                 var newline = window[at..].IndexOf((byte)'\n');
-                if (newline < 0)
-                {
-                    return null; // the marker's line is still being written
-                }
-
-                var end = offset + at + newline + 1;
-                scanned = end;
-                return end;
+                return newline < 0 ? null : offset + at + newline + 1; // null: the marker's line is still being written
             }
 
-            // Scan on, keeping the last complete line's end as the restart point and the tail in case the needle straddles chunks.
+            // Scan on, keeping the tail after the last complete line, in case the needle straddles chunks.
             var lastNewline = window.LastIndexOf((byte)'\n');
             var keepFrom = lastNewline >= 0 ? lastNewline + 1 : 0;
             carry = window[keepFrom..].ToArray();
             offset += keepFrom;
-            if (lastNewline >= 0)
+            if (lastNewline >= 0 && offset > scanned)
             {
                 scanned = offset;
             }
