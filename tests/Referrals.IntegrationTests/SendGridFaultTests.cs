@@ -147,6 +147,10 @@ public class SendGridFaultTests(SendGridFaultFixture fixture) : IClassFixture<Se
         var requests = RequestsMentioning(visitor);
         Assert.Equal(2, requests.Count);
         Assert.True(requests[1] - requests[0] >= TimeSpan.FromSeconds(4), $"resent after {requests[1] - requests[0]}, before the grace period");
+
+        // The unknown outcome held back only its own email: the specialist's went on at once.
+        var offer = Assert.Single(RequestsMentioning($"New referral {id}"));
+        Assert.True(offer < requests[1], "the specialist's email waited for the confirmation's grace period");
     }
 
     [Fact]
