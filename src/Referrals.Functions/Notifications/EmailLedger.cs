@@ -16,8 +16,7 @@ public sealed class EmailLedger([FromKeyedServices(StorageNames.ReferralsTable)]
 
     public async Task<Partition> ReadAsync(string referralId, CancellationToken cancellationToken)
     {
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {referralId} and (RowKey eq {ReferralEntity.RowKeyValue} or (RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}) or (RowKey ge {EmailLedgerEntity.EventRowPrefix} and RowKey lt {"event."}))");
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {referralId} and (RowKey eq {ReferralEntity.RowKeyValue} or (RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}) or (RowKey ge {EmailLedgerEntity.EventRowPrefix} and RowKey lt {"event."}))");
         ReferralEntity? referral = null;
         var emails = new Dictionary<string, EmailLedgerEntity>(StringComparer.Ordinal);
         var reported = new HashSet<string>(StringComparer.Ordinal);

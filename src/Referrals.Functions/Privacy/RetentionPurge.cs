@@ -118,8 +118,7 @@ public sealed partial class RetentionPurge(
     private async Task<int> PurgeEmailRecordsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         var purged = 0;
-        var inPartitions = TableClient.CreateQueryFilter(
-            $"((RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}) or (RowKey ge {EmailLedgerEntity.EventRowPrefix} and RowKey lt {"event."})) and Timestamp lt {cutoff}");
+        var inPartitions = TableClient.CreateQueryFilter($"((RowKey ge {EmailLedgerEntity.RowKeyPrefix} and RowKey lt {"email."}) or (RowKey ge {EmailLedgerEntity.EventRowPrefix} and RowKey lt {"event."})) and Timestamp lt {cutoff}");
         await foreach (var row in referrals.QueryAsync<TableEntity>(inPartitions, cancellationToken: cancellationToken))
         {
             purged += row.RowKey.StartsWith(EmailLedgerEntity.EventRowPrefix, StringComparison.Ordinal)
