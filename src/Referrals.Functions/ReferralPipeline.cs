@@ -93,6 +93,10 @@ public static class ReferralPipeline
         services.AddSingleton<ReferralErasure>();
         services.AddSingleton<ClickRollup>();
         services.AddSingleton<RetentionPurge>();
+
+        services.AddOptions<Operations.HealthOptions>().BindConfiguration(Operations.HealthOptions.Section)
+            .Validate(h => h.PoisonOlderThan > TimeSpan.Zero && h.Timeout > TimeSpan.Zero, "Health periods must be positive.")
+            .ValidateOnStart();
         return services;
     }
 
