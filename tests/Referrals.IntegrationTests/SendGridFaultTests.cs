@@ -116,6 +116,20 @@ public class SendGridFaultTests(SendGridFaultFixture fixture) : IClassFixture<Se
     }
 
     [Fact]
+    public async Task A_sendgrid_that_never_answers_in_time_ends_in_poison_after_bounded_attempts()
+    {
+        // Every attempt times out: three wait for the webhook without spending a dequeue attempt, then each counts.
+        var visitor = NewVisitor();
+        SendGrid.Given(MailTo(visitor)).RespondWith(Accepted().WithDelay(TimeSpan.FromSeconds(3)));
+
+        var id = await SubmitAsync(visitor);
+
+        await WaitForStatusAsync(id, "Failed", seconds: 120);
+        // 3 held attempts, then one per dequeue up to maxDequeueCount 5 (the first of those was the third held one).
+        Assert.InRange(RequestsMentioning(visitor).Count, 3, 8);
+    }
+
+    [Fact]
     public async Task A_5xx_is_retried_and_after_max_dequeue_count_the_message_goes_to_poison_with_bounded_attempts()
     {
         var visitor = NewVisitor();

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Referrals.Bench.Pipeline;
 
@@ -20,82 +19,14 @@ internal static class DuplicatesRun
     private static readonly Stopwatch Clock = new();
     private static string step = "starting";
 
-    public static async Task<int> RunAsync(string[] args)
-    {
-        using var stop = new CancellationTokenSource();
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            if (stop.IsCancellationRequested)
-            {
-                ChildProcess.KillAll();
-                Environment.Exit(130);
-            }
-
-            Console.Error.WriteLine("Stopping: ending the DevHost and Azurite (again to force).");
-            stop.Cancel();
-        }
-
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
-        AppDomain.CurrentDomain.UnhandledException += (_, _) => ChildProcess.KillAll();
-
-        string? work = null;
-        var keep = false;
-        try
-        {
-            var options = DuplicatesOptions.Parse(args);
-            keep = options.Keep;
-            var environment = BenchEnvironment.Locate();
-            environment.CheckPrerequisites();
-            var runId = Guid.NewGuid().ToString("N")[..8];
-            work = Path.Combine(Path.GetTempPath(), "referrals-bench-dups-" + runId);
-            Directory.CreateDirectory(work);
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
-            limit.CancelAfter(options.TimeLimit);
-            DuplicatesResults results;
-            try
-            {
-                results = await MeasureAsync(environment, options, runId, work, limit.Token);
-            }
-            catch (OperationCanceledException) when (limit.IsCancellationRequested && !stop.IsCancellationRequested)
-            {
-                throw new BenchFailure($"The run passed its time limit ({options.TimeLimit.TotalSeconds:F0} s, --time-limit) during: {step}.");
-            }
-
-            DuplicatesReport.Print(results, Console.Out);
-            if (keep)
-            {
-                Console.Error.WriteLine($"Kept the work folder: {work}");
-            }
-            else
-            {
-                TryDelete(work);
-            }
-
-            return 0;
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("Interrupted.");
-            return 130;
-        }
-        catch (BenchFailure e)
-        {
-            Console.Error.WriteLine($"bench failed after {Clock.Elapsed.TotalSeconds:F0} s: {e.Message}");
-            if (work is not null)
-            {
-                Console.Error.WriteLine($"Logs (the DevHost's output, Azurite's) are kept in {work}");
-            }
-
-            return 1;
-        }
-        finally
-        {
-            ChildProcess.KillAll();
-        }
-    }
+    public static Task<int> RunAsync(string[] args) =>
+        BenchHarness.RunAsync(
+            "referrals-bench-dups-",
+            () => DuplicatesOptions.Parse(args),
+            options => (options.Keep, options.TimeLimit),
+            async (options, environment, runId, work, cancellationToken) => DuplicatesReport.Print(await MeasureAsync(environment, options, runId, work, cancellationToken), Console.Out),
+            () => step,
+            Clock);
 
     private static async Task<DuplicatesResults> MeasureAsync(BenchEnvironment environment, DuplicatesOptions options, string runId, string work, CancellationToken cancellationToken)
     {
@@ -232,15 +163,4 @@ internal static class DuplicatesRun
         Progress(message);
     }
 
-    private static void TryDelete(string folder)
-    {
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException e)
-        {
-            Console.Error.WriteLine($"warning: could not delete {folder}: {e.Message}");
-        }
-    }
 }

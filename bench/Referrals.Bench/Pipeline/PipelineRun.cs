@@ -33,91 +33,14 @@ internal static class PipelineRun
     private static readonly Stopwatch Clock = new();
     private static string step = "starting";
 
-    public static async Task<int> RunAsync(string[] args)
-    {
-        using var stop = new CancellationTokenSource();
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            if (stop.IsCancellationRequested)
-            {
-                ChildProcess.KillAll();
-                Environment.Exit(130);
-            }
-
-            Console.Error.WriteLine("Stopping: ending the DevHost and Azurite (again to force).");
-            stop.Cancel();
-            // If unwinding hangs, end the children anyway.
-            _ = Task.Delay(TimeSpan.FromSeconds(20), CancellationToken.None).ContinueWith(_ => { ChildProcess.KillAll(); Environment.Exit(130); }, TaskScheduler.Default);
-        }
-
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
-        AppDomain.CurrentDomain.UnhandledException += (_, _) => ChildProcess.KillAll();
-
-        string? work = null;
-        var keep = false;
-        try
-        {
-            var options = PipelineOptions.Parse(args);
-            keep = options.Keep;
-            var environment = BenchEnvironment.Locate();
-            environment.CheckPrerequisites();
-            var runId = Guid.NewGuid().ToString("N")[..8];
-            work = Path.Combine(Path.GetTempPath(), "referrals-bench-" + runId);
-            Directory.CreateDirectory(work);
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
-            limit.CancelAfter(options.TimeLimit);
-            PipelineResults results;
-            try
-            {
-                results = await MeasureAsync(environment, options, runId, work, limit.Token);
-            }
-            catch (OperationCanceledException) when (limit.IsCancellationRequested && !stop.IsCancellationRequested)
-            {
-                throw new BenchFailure($"The run passed its time limit ({options.TimeLimit.TotalSeconds:F0} s, --time-limit) during: {step}.");
-            }
-
-            Report.Print(results, Console.Out);
-            if (!options.Keep)
-            {
-                TryDelete(work);
-            }
-            else
-            {
-                Console.Error.WriteLine($"Kept the work folder: {work}");
-            }
-
-            return 0;
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("Interrupted.");
-            ChildProcess.KillAll();
-            if (work is not null && !keep)
-            {
-                TryDelete(work);
-            }
-
-            return 130;
-        }
-        catch (BenchFailure e)
-        {
-            Console.Error.WriteLine($"bench failed after {Clock.Elapsed.TotalSeconds:F0} s: {e.Message}");
-            if (work is not null)
-            {
-                Console.Error.WriteLine($"Logs (Azurite's request log, the DevHost's output) are kept in {work}");
-            }
-
-            return 1;
-        }
-        finally
-        {
-            ChildProcess.KillAll();
-        }
-    }
+    public static Task<int> RunAsync(string[] args) =>
+        BenchHarness.RunAsync(
+            "referrals-bench-",
+            () => PipelineOptions.Parse(args),
+            options => (options.Keep, options.TimeLimit),
+            async (options, environment, runId, work, cancellationToken) => Report.Print(await MeasureAsync(environment, options, runId, work, cancellationToken), Console.Out),
+            () => step,
+            Clock);
 
     private static async Task<PipelineResults> MeasureAsync(BenchEnvironment environment, PipelineOptions options, string runId, string work, CancellationToken cancellationToken)
     {
@@ -307,15 +230,4 @@ internal static class PipelineRun
         Progress(message);
     }
 
-    private static void TryDelete(string folder)
-    {
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException e)
-        {
-            Console.Error.WriteLine($"warning: could not delete {folder}: {e.Message}");
-        }
-    }
 }
