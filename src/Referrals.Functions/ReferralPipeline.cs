@@ -97,6 +97,11 @@ public static class ReferralPipeline
         services.AddOptions<Operations.HealthOptions>().BindConfiguration(Operations.HealthOptions.Section)
             .Validate(h => h.PoisonOlderThan > TimeSpan.Zero && h.Timeout > TimeSpan.Zero, "Health periods must be positive.")
             .ValidateOnStart();
+        services.AddOptions<Operations.Audit.OperatorOptions>().BindConfiguration(Operations.Audit.OperatorOptions.Section)
+            .Validate(o => o.KeyFingerprints.Values.All(f => f.Trim().Length == 64 && f.Trim().All(Uri.IsHexDigit)), "Operators:KeyFingerprints values must be SHA-256 hex (64 characters).")
+            .ValidateOnStart();
+        services.AddSingleton<Operations.Audit.OperatorIdentity>();
+        services.AddSingleton<Operations.Audit.OperatorAudit>();
         return services;
     }
 

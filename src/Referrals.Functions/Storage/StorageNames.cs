@@ -21,6 +21,7 @@ public static class StorageNames
     public const string ClicksTable = "LinkClicks";
     public const string SpecialistLoadTable = "SpecialistLoad";
     public const string PoisonTable = "PoisonMessages";
+    public const string OperatorAuditTable = "OperatorAudit";
 
     /// <summary>The app setting that holds the storage connection, as the Functions host names it.</summary>
     public const string Connection = "AzureWebJobsStorage";
@@ -32,7 +33,7 @@ public static class StorageNames
     public static string WithoutUrgency(string queue) => queue.Replace("-urgent", "", StringComparison.Ordinal);
 
     public static IReadOnlyList<string> Queues { get; } = [IntakeQueue, NotificationQueue, UrgentIntakeQueue, UrgentNotificationQueue];
-    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable, PoisonTable];
+    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable, PoisonTable, OperatorAuditTable];
 }
 
 /// <summary>
