@@ -26,25 +26,8 @@ public static class QueueConsumerExtensions
         var parent = QueueTracing.ParentOf(message.TraceParent);
         var invocation = Activity.Current;
         var now = (consumer?.Clock ?? TimeProvider.System).GetUtcNow();
-        var previous = Activity.Current;
         try
         {
-            if (insertedAt is { } inserted)
-            {
-                var wait = now - inserted;
-                consumer?.Metrics.QueueWait(destination, wait);
-                var waited = ReferralTelemetry.Source.StartActivity(
-                    ReferralTelemetry.QueueWaitSpan, ActivityKind.Internal, parent, [new(ReferralTelemetry.QueueTag, destination)], startTime: inserted);
-                if (waited is not null)
-                {
-                    // It ends where the processing starts; clocks apart by a little never make it negative.
-                    waited.SetEndTime((wait > TimeSpan.Zero ? now : inserted + TimeSpan.FromTicks(1)).UtcDateTime);
-                    waited.Stop();
-                }
-
-                Activity.Current = previous;
-            }
-
             using var activity = ReferralTelemetry.Source.StartActivity(
                 operation,
                 ActivityKind.Consumer,
@@ -52,6 +35,24 @@ public static class QueueConsumerExtensions
                 [new("messaging.system", QueueTracing.MessagingSystem), new(ReferralTelemetry.QueueTag, destination), new("messaging.operation.type", "process")],
                 // The invocation's span belongs to the host's trace (or none, in the DevHost): linked, not parent.
                 invocation is null || parent == default ? null : [new ActivityLink(invocation.Context)]);
+            if (insertedAt is { } inserted)
+            {
+                var wait = now - inserted;
+                consumer?.Metrics.QueueWait(destination, wait);
+                // A sibling of the processing under the producer; without a producer (an old message), its child.
+                var waited = ReferralTelemetry.Source.StartActivity(
+                    ReferralTelemetry.QueueWaitSpan, ActivityKind.Internal, parent != default ? parent : activity?.Context ?? default,
+                    [new(ReferralTelemetry.QueueTag, destination)], startTime: inserted);
+                if (waited is not null)
+                {
+                    // It ends where the processing starts; clocks apart by a little never make it negative.
+                    waited.SetEndTime((wait > TimeSpan.Zero ? now : inserted + TimeSpan.FromTicks(1)).UtcDateTime);
+                    waited.Stop();
+                }
+
+                Activity.Current = activity ?? invocation;
+            }
+
             try
             {
                 await run();
@@ -65,7 +66,7 @@ public static class QueueConsumerExtensions
         }
         finally
         {
-            Activity.Current = previous;
+            Activity.Current = invocation;
         }
     }
 }
