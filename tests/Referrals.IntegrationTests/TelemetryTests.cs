@@ -39,7 +39,11 @@ public sealed class TelemetryFixture : IAsyncLifetime
             services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddInMemoryExporter(Metrics));
         });
         Http = new HttpClient(new DistinctClientHandler { InnerHandler = new HttpClientHandler { AllowAutoRedirect = false } }) { BaseAddress = Host.BaseAddress };
+        // A browser's description of itself identifies the visitor more than a span needs.
+        Http.DefaultRequestHeaders.UserAgent.ParseAdd(UserAgent);
     }
+
+    public const string UserAgent = "OtelVisitorBrowser/7.3";
 
     /// <summary>The spans exported so far in <paramref name="trace"/>.</summary>
     public List<Activity> SpansOf(ActivityTraceId trace)
@@ -231,7 +235,7 @@ public partial class TelemetryTests(TelemetryFixture fixture)
         var keyed = spans.Last(s => s.GetTagItem("url.path") is string p && p.EndsWith("/routing", StringComparison.Ordinal));
         Assert.Equal($"?code={TelemetryRedaction.Redacted}", keyed.GetTagItem("url.query"));
 
-        string[] secrets = [VisitorName, "Ottoline", email, Phone, "555-0143", Treatment, "ketamine", token, Uri.EscapeDataString(token), TestKeys.Host, TestKeys.SendGrid];
+        string[] secrets = [TelemetryFixture.UserAgent, "OtelVisitorBrowser", VisitorName, "Ottoline", email, Phone, "555-0143", Treatment, "ketamine", token, Uri.EscapeDataString(token), TestKeys.Host, TestKeys.SendGrid];
         foreach (var span in spans)
         {
             var text = Text(span);
