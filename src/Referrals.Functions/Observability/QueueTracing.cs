@@ -7,7 +7,8 @@ namespace Referrals.Functions.Observability;
 /// <summary>
 /// Carries a referral's trace across its queues as a W3C traceparent in the message (an id, nothing else): the
 /// producer's span is the consumer's parent, so intake, routing and each email share one trace id, which is the
-/// referral's correlation id. A message without one (queued before this existed) starts its own trace.
+/// referral's correlation id. A message without one (queued before this existed, or outside any trace) starts its own
+/// trace when it is processed.
 /// </summary>
 public static class QueueTracing
 {
@@ -17,7 +18,8 @@ public static class QueueTracing
     public static async Task PublishAsync(QueueClient queue, Func<string?, string> body, CancellationToken cancellationToken)
     {
         var destination = StorageNames.WithoutUrgency(queue.Name);
-        using var activity = ReferralTelemetry.Source.StartActivity($"send {destination}", ActivityKind.Producer);
+        // Outside any trace (a timer in the DevHost, a test) there is nothing to continue: the consumer starts the trace.
+        using var activity = Activity.Current is null ? null : ReferralTelemetry.Source.StartActivity($"send {destination}", ActivityKind.Producer);
         activity?.SetTag("messaging.system", MessagingSystem);
         activity?.SetTag(ReferralTelemetry.QueueTag, destination);
         activity?.SetTag("messaging.operation.type", "send");
