@@ -30,7 +30,8 @@ public sealed partial class PoisonMessages(
     EmailSender sender,
     IOptions<RoutingOptions> routing,
     TimeProvider clock,
-    ILogger<PoisonMessages> logger)
+    ILogger<PoisonMessages> logger,
+    Observability.PipelineMetrics? metrics = null)
 {
     [Function("HandleIntakePoison")]
     public Task IntakePoison([QueueTrigger(StorageNames.IntakePoisonQueue, Connection = StorageNames.Connection)] string body, CancellationToken cancellationToken) =>
@@ -132,6 +133,7 @@ public sealed partial class PoisonMessages(
             var failed = referral.ToCase();
             failed.Fail(now, StorageNames.WithoutUrgency(queue));
             await referrals.SaveAsync(referral, failed, cancellationToken);
+            metrics?.Failed();
         }
 
         await AlertOnceAsync(referral.PartitionKey, queue, cancellationToken);

@@ -44,7 +44,14 @@ public static class StorageNames
 /// </summary>
 /// <see cref="NoticeCapped"/> says intake found the address past its daily confirmations: the notice is recorded as
 /// suppressed, not sent.
-public sealed record ReferralMessage(string ReferralId, string? DuplicateId = null, string? WithdrawnSpecialistId = null, bool NoticeCapped = false);
+/// <see cref="TraceParent"/> is the W3C traceparent of the span that queued it: the referral's trace (and correlation
+/// id) continues in the function that takes it. Messages queued before it existed have none and still work.
+public sealed record ReferralMessage(
+    string ReferralId,
+    string? DuplicateId = null,
+    string? WithdrawnSpecialistId = null,
+    bool NoticeCapped = false,
+    [property: System.Text.Json.Serialization.JsonPropertyName("traceparent")] string? TraceParent = null);
 
 public static class ReferralQueues
 {
@@ -54,11 +61,14 @@ public static class ReferralQueues
     };
 
     public static Task SendReferralAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId), Json), cancellationToken);
+        queue.SendAsync(new ReferralMessage(referralId), cancellationToken);
 
     public static Task SendDuplicateNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string ownerId, string duplicateId, bool capped, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(ownerId, DuplicateId: duplicateId, NoticeCapped: capped), Json), cancellationToken);
+        queue.SendAsync(new ReferralMessage(ownerId, DuplicateId: duplicateId, NoticeCapped: capped), cancellationToken);
 
     public static Task SendWithdrawalNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, string specialistId, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId, WithdrawnSpecialistId: specialistId), Json), cancellationToken);
+        queue.SendAsync(new ReferralMessage(referralId, WithdrawnSpecialistId: specialistId), cancellationToken);
+
+    private static Task SendAsync(this Azure.Storage.Queues.QueueClient queue, ReferralMessage message, CancellationToken cancellationToken) =>
+        Observability.QueueTracing.PublishAsync(queue, traceParent => System.Text.Json.JsonSerializer.Serialize(message with { TraceParent = traceParent }, Json), cancellationToken);
 }
