@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
+using Referrals.Functions.Operations.Alerts;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
@@ -102,6 +103,7 @@ public static class ReferralPipeline
             .ValidateOnStart();
         services.AddSingleton<Operations.Audit.OperatorIdentity>();
         services.AddSingleton<Operations.Audit.OperatorAudit>();
+        services.AddOperatorAlerts();
         return services;
     }
 
