@@ -24,7 +24,6 @@ public sealed class QuietPeriods(
             }
 
             var next = current ?? new QuietPeriodEntity { PartitionKey = AlertEntity.PartitionFor(condition) };
-            // With no quiet period every alert still takes the row, so two senders of one instant stay one.
             next.QuietUntil = now + options.Value.QuietPeriod;
             return (next, true);
         }, cancellationToken);
