@@ -17,6 +17,9 @@ public enum AlertOutcome
 
     /// <summary>This condition was raised for this referral and scope before: nothing more.</summary>
     AlreadyRaised,
+
+    /// <summary>The referral is erased: nothing is kept or sent about it.</summary>
+    Erased,
 }
 
 /// <summary>
@@ -26,6 +29,7 @@ public enum AlertOutcome
 /// </summary>
 public sealed partial class OperatorAlerts(
     [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
+    [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     QuietPeriods quietPeriods,
     AlertMail mail,
     TimeProvider clock,
@@ -42,6 +46,13 @@ public sealed partial class OperatorAlerts(
         catch (RequestFailedException e) when (e.Status == 409)
         {
             return AlertOutcome.AlreadyRaised;
+        }
+
+        // Checked after the row is written: an erasure sweeping alert rows either sees this row or is seen here.
+        if (await referrals.IsErasedAsync(alert.ReferralId, cancellationToken))
+        {
+            await ledger.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, ETag.All, CancellationToken.None);
+            return AlertOutcome.Erased;
         }
 
         if (!await quietPeriods.TryOpenAsync(alert.Condition, now, cancellationToken))

@@ -45,7 +45,7 @@ public sealed class PoisonWaitingCheck(
             var queue = StorageNames.WithoutUrgency(row.PartitionKey);
             var alert = new OperatorAlert(AlertCondition.PoisonWaiting, referralId, queue,
                 new Dictionary<string, string> { [AlertWording.Queue] = queue, [AlertWording.Waited] = waited });
-            raised += await alerts.RaiseAsync(alert, cancellationToken) == AlertOutcome.AlreadyRaised ? 0 : 1;
+            raised += await alerts.RaiseAsync(alert, cancellationToken) is AlertOutcome.Sent or AlertOutcome.Pending ? 1 : 0;
         }
 
         await ledger.UpsertEntityAsync(new TableEntity(partition, WatermarkRow) { [CheckedUntil] = cutoff }, TableUpdateMode.Replace, cancellationToken);
