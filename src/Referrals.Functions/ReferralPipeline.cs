@@ -10,7 +10,11 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
+<<<<<<< HEAD
 using Referrals.Functions.Observability;
+=======
+using Referrals.Functions.Operations.Alerts;
+>>>>>>> wt-alerts
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
@@ -103,7 +107,11 @@ public static class ReferralPipeline
             .ValidateOnStart();
         services.AddSingleton<Operations.Audit.OperatorIdentity>();
         services.AddSingleton<Operations.Audit.OperatorAudit>();
+<<<<<<< HEAD
         services.AddReferralObservability(configuration);
+=======
+        services.AddOperatorAlerts();
+>>>>>>> wt-alerts
         return services;
     }
 

@@ -23,6 +23,7 @@ public sealed partial class SendGridEvents(
     [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient unmatched,
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     IOptions<EmailOptions> options,
+    Operations.Alerts.OperatorAlerts alerts,
     TimeProvider clock,
     ILogger<SendGridEvents> logger)
 {
@@ -158,6 +159,13 @@ public sealed partial class SendGridEvents(
         if (email is { Recipient: EmailRecipient.Visitor } && Unreachable.Contains(kind))
         {
             await MarkUnreachableAsync(referralId, kind, cancellationToken);
+        }
+
+        if (email is { Recipient: EmailRecipient.Specialist } && Unreachable.Contains(kind))
+        {
+            // Once per email (its ledger key), whichever of bounce, dropped or blocked comes first.
+            await alerts.RaiseAsync(new Operations.Alerts.OperatorAlert(AlertCondition.SpecialistBounce, referralId, ledgerKey,
+                new Dictionary<string, string> { [AlertWording.Event] = kind, [AlertWording.Email] = email.Kind.ToString() }), cancellationToken);
         }
 
         return true;

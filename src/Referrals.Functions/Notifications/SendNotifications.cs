@@ -5,7 +5,11 @@ using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
+<<<<<<< HEAD
 using Referrals.Functions.Observability;
+=======
+using Referrals.Functions.Operations.Alerts;
+>>>>>>> wt-alerts
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
@@ -23,6 +27,7 @@ public sealed partial class SendNotifications(
     EmailsCalledFor calledFor,
     PipelineQueues queues,
     EmailSender sender,
+    OperatorAlerts alerts,
     IOptions<EmailOptions> options,
     TimeProvider clock,
     ILogger<SendNotifications> logger,
@@ -106,7 +111,14 @@ public sealed partial class SendNotifications(
                 continue; // the referral or a row changed since we read it (another sender, a transition, an erasure)
             }
 
+            // Read before delivery moves the referral on; raised after it, so no alert delays the referral's own emails.
+            var routingAlerts = referral is not null && message.DuplicateId is null ? RoutingAlerts.For(referral) : [];
             await DeliverAsync(message, referral, plan, cancellationToken);
+            foreach (var alert in routingAlerts)
+            {
+                await alerts.RaiseAsync(alert, cancellationToken);
+            }
+
             return;
         }
     }
