@@ -160,6 +160,13 @@ public sealed partial class SendGridEvents(
             await MarkUnreachableAsync(referralId, kind, cancellationToken);
         }
 
+        if (Unreachable.Contains(kind) && ReferralIndex.Of(referrals) is { } index
+            && await referrals.FindReferralAsync(referralId, cancellationToken) is { IsErased: false } bounced)
+        {
+            // Operators count bounces; the index row is found by the referral's received time (bounces are rare).
+            await index.MarkBounceAsync(referralId, bounced.ReceivedAt, ledgerKey, clock.GetUtcNow(), cancellationToken);
+        }
+
         return true;
     }
 
