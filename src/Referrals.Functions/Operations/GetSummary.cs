@@ -31,8 +31,10 @@ public sealed class GetSummary(ReferralIndex index, QueueServiceClient queues, I
         var now = clock.GetUtcNow();
         var since = now.UtcDateTime.Date.AddDays(-(WindowDays - 1));
         var windowEdge = IndexedReferral.PartitionKeyFor(new DateTimeOffset(since, TimeSpan.Zero));
+        // Tomorrow too: another instance's clock may run a little ahead at midnight.
+        var newest = IndexedReferral.PartitionKeyFor(now.AddDays(1));
         var recent = new List<IndexedReferral>();
-        await foreach (var row in index.Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey le {windowEdge}"), cancellationToken: cancellationToken))
+        await foreach (var row in index.Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {newest} and PartitionKey le {windowEdge}"), cancellationToken: cancellationToken))
         {
             recent.Add(IndexedReferral.From(row));
         }

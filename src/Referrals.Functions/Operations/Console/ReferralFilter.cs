@@ -159,6 +159,12 @@ public sealed record ReferralFilter(
             clauses.Add(TableClient.CreateQueryFilter($"Urgent eq {urgent}"));
         }
 
+        if (Specialist is not null || Treatment is not null || Topic is not null || Source is not null || Urgent is not null)
+        {
+            // An erased row never matches on what it no longer shows, even if a late write put a value back.
+            clauses.Add(TableClient.CreateQueryFilter($"Erased eq {false}"));
+        }
+
         return string.Join(" and ", clauses);
     }
 }
