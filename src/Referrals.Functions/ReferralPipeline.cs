@@ -39,10 +39,15 @@ public static class ReferralPipeline
             // The queue trigger decodes Base64 by default (host.json extensions.queues.messageEncoding).
             MessageEncoding = QueueMessageEncoding.Base64,
         }));
-        foreach (var table in StorageNames.Tables)
+        foreach (var table in StorageNames.Tables.Except([StorageNames.ReferralsTable]))
         {
             services.AddKeyedSingleton(table, (sp, _) => sp.GetRequiredService<TableServiceClient>().GetTableClient(table));
         }
+
+        // Every move of a referral writes the operators' index after its transaction (Storage/ReferralIndex.cs).
+        services.AddSingleton<ReferralIndex>();
+        services.AddKeyedSingleton(StorageNames.ReferralsTable, (sp, _) =>
+            ReferralIndex.Attach(sp.GetRequiredService<TableServiceClient>().GetTableClient(StorageNames.ReferralsTable), sp.GetRequiredService<ReferralIndex>()));
 
         foreach (var queue in StorageNames.Queues)
         {

@@ -168,6 +168,13 @@ public sealed partial class SendGridEvents(
                 new Dictionary<string, string> { [AlertWording.Event] = kind, [AlertWording.Email] = email.Kind.ToString() }), cancellationToken);
         }
 
+        if (Unreachable.Contains(kind) && ReferralIndex.Of(referrals) is { } index
+            && await referrals.FindReferralAsync(referralId, cancellationToken) is { IsErased: false } bounced)
+        {
+            // Operators count bounces; the index row is found by the referral's received time (bounces are rare).
+            await index.MarkBounceAsync(referralId, bounced.ReceivedAt, ledgerKey, clock.GetUtcNow(), cancellationToken);
+        }
+
         return true;
     }
 

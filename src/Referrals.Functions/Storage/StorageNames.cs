@@ -23,6 +23,9 @@ public static class StorageNames
     public const string PoisonTable = "PoisonMessages";
     public const string OperatorAuditTable = "OperatorAudit";
 
+    /// <summary>Operators' list rows, one per referral by received day (see <see cref="ReferralIndex"/>).</summary>
+    public const string ReferralIndexTable = "ReferralIndex";
+
     /// <summary>The app setting that holds the storage connection, as the Functions host names it.</summary>
     public const string Connection = "AzureWebJobsStorage";
 
@@ -33,7 +36,7 @@ public static class StorageNames
     public static string WithoutUrgency(string queue) => queue.Replace("-urgent", "", StringComparison.Ordinal);
 
     public static IReadOnlyList<string> Queues { get; } = [IntakeQueue, NotificationQueue, UrgentIntakeQueue, UrgentNotificationQueue];
-    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable, PoisonTable, OperatorAuditTable];
+    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable, PoisonTable, OperatorAuditTable, ReferralIndexTable];
 }
 
 /// <summary>
