@@ -10,11 +10,8 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
-<<<<<<< HEAD
 using Referrals.Functions.Observability;
-=======
 using Referrals.Functions.Operations.Alerts;
->>>>>>> wt-alerts
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
@@ -112,11 +109,8 @@ public static class ReferralPipeline
             .ValidateOnStart();
         services.AddSingleton<Operations.Audit.OperatorIdentity>();
         services.AddSingleton<Operations.Audit.OperatorAudit>();
-<<<<<<< HEAD
         services.AddReferralObservability(configuration);
-=======
         services.AddOperatorAlerts();
->>>>>>> wt-alerts
         return services;
     }
 

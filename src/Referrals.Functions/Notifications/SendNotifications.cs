@@ -5,11 +5,8 @@ using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
-<<<<<<< HEAD
 using Referrals.Functions.Observability;
-=======
 using Referrals.Functions.Operations.Alerts;
->>>>>>> wt-alerts
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
