@@ -53,12 +53,14 @@ public class EndToEndTests(PipelineFixture fixture)
 
         await Eventually.UntilAsync(
             async () => (await MailsMentioningAsync(id)).Count,
-            count => count == 2,
+            count => count == 3,
             TimeSpan.FromSeconds(20),
-            "the visitor and triage emails");
+            "the visitor, triage and operators' emails");
 
         var mails = await MailsMentioningAsync(id);
         Assert.Contains(mails, m => m["to"]![0]!.ToString() == "triage@clinic.test");
+        // Operators hear of every referral that reached triage (the shared host has no quiet period).
+        Assert.Contains(mails, m => m["to"]![0]!.ToString() == "operators@clinic.test");
         var status = await http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id));
         Assert.Equal("NeedsTriage", status!["status"]!.ToString());
     }

@@ -64,7 +64,7 @@ public class OpsExportTests(LifecycleFixture fixture)
         var entry = Assert.Single(entries);
         Assert.Equal("export", entry.Action);
         Assert.Null(entry.ReferralId);
-        Assert.Equal(OperatorIdentity.UnnamedKey, entry.KeyName);
+        Assert.Equal("ops-test", entry.KeyName); // the fixture names its host key by fingerprint
         Assert.Equal("personal=true; rows=1", entry.Detail);
     }
 
