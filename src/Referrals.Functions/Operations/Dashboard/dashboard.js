@@ -108,6 +108,12 @@
   // ---- key -------------------------------------------------------------------------------------------------------
 
   function askForKey(message) {
+    if (!$('key-view').hidden) {
+      // Already asking (several calls can fail at once): keep what the operator is typing.
+      $('key-message').textContent = message || '';
+      $('key-message').hidden = !message;
+      return;
+    }
     sessionStorage.removeItem(KEY);
     stopTimer();
     const open = document.querySelector('dialog[open]');
@@ -157,11 +163,13 @@
     if (!$('detail').hidden && state.detailId) loadDetail(state.detailId);
   });
 
-  function showApp(focusSummary) {
+  async function showApp(focusSummary) {
     $('key-view').hidden = true;
     $('top-actions').hidden = false;
     route();
-    refreshOverview();
+    // The summary tries the key first; the other calls follow only when it was accepted.
+    if (!(await loadSummary())) return;
+    loadPoison();
     loadList(true);
     startTimer();
     if (focusSummary && $('detail').hidden) {
@@ -193,6 +201,7 @@
 
   // ---- summary ---------------------------------------------------------------------------------------------------
 
+  /** False when the key was refused. */
   async function loadSummary() {
     try {
       const summary = await api('GET', '/ops/summary');
@@ -200,12 +209,14 @@
       renderSummary(summary);
     } catch (error) {
       showProblem('summary-problem', error);
+      return !(error instanceof Unauthorized);
     }
+    return true;
   }
 
   function renderSummary(s) {
     const queues = Array.isArray(s.queues) ? s.queues : [];
-    const parked = queues.reduce((sum, q) => sum + (q.poisonDepth || 0), 0);
+    const inPoison = queues.reduce((sum, q) => sum + (q.poisonDepth || 0), 0);
     const counts = s.statusCounts || {};
     const period = (p) => p || {};
     const groups = [
@@ -213,8 +224,8 @@
         ['Waiting in triage', s.waitingInTriage, true],
         ['Past their SLA', s.pastSla, true],
         ['Urgent, not accepted', s.urgentNotAccepted, true],
-        ['Failed', counts.Failed, true],
-        ['Parked messages', parked, true],
+        ['Failed', counts.Failed ?? counts.failed, true],
+        ['In poison queues', inPoison, true],
       ]],
       ['Last 24 hours', [
         ['Received', period(s.last24h).received], ['Routed', period(s.last24h).routed],
