@@ -146,8 +146,35 @@ public sealed partial class DevHostApp : IAsyncDisposable
         output.WriteLine($"Interest form:     {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/interest")}");
         output.WriteLine($"Learn-more link:   {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/learn-more/iv-ketamine-infusion?post=ketamine-therapy")}");
         output.WriteLine($"Mail viewer:       {new Uri(BaseAddress, MailSinkEndpoints.ViewerPath)}");
+        PrintOperators(output);
         output.WriteLine(azurite is null ? "Storage:           using the storage emulator that was already running" : $"Storage:           Azurite started on queue port {azurite.Endpoints.QueuePort}");
         output.WriteLine();
+    }
+
+    /// <summary>Operators' endpoints and the dashboard, with the local host key to paste into it (a key never goes in a URL).</summary>
+    private void PrintOperators(TextWriter output)
+    {
+        var operatorRoutes = Functions.Functions
+            .Where(f => f.Trigger.Type.Equals("httpTrigger", StringComparison.OrdinalIgnoreCase) && (f.Trigger.Get("route") ?? "").StartsWith("ops", StringComparison.Ordinal))
+            .Select(f => (Function: f, Route: f.Trigger.Get("route")!))
+            .OrderBy(f => f.Route, StringComparer.Ordinal)
+            .ToList();
+        if (operatorRoutes.Count == 0)
+        {
+            return;
+        }
+
+        var keys = web.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HttpKeyOptions>>().Value;
+        output.WriteLine($"Operator dashboard: {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/ops")}");
+        output.WriteLine(keys.Host.FirstOrDefault() is { Value.Length: > 0 } hostKey
+            ? $"Operator key:       {hostKey.Value} (host key '{hostKey.Key}'; paste it into the dashboard or send it as x-functions-key)"
+            : "Operator key:       none configured (set DevHost:Keys:Host:default)");
+        output.WriteLine("Operator API:");
+        foreach (var (function, route) in operatorRoutes)
+        {
+            var methods = string.Join(",", function.Trigger.Raw["methods"]?.AsArray().Select(m => m!.ToString().ToUpperInvariant()) ?? ["ANY"]);
+            output.WriteLine($"  {methods,-5} {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/{route}")} ({function.Trigger.Get("authLevel")})");
+        }
     }
 
     public async ValueTask DisposeAsync()
