@@ -182,8 +182,9 @@ public partial class DashboardBrowserTests(PipelineFixture fixture, BrowserFixtu
     }
 
     [Fact]
-    public async Task Under_its_own_CSP_the_dashboard_loads_its_data_keeps_the_key_for_the_tab_and_forgets_it_on_request()
+    public async Task Under_its_own_CSP_the_dashboard_loads_its_data_refreshes_every_30_seconds_but_not_under_a_dialog_and_forgets_the_key()
     {
+        var id = await SubmitAsync("NY", "iv-ketamine-infusion", "dashboard-refresh");
         var page = await NewPageAsync(390, 844, bypassCsp: false);
         var refused = new List<string>();
         page.Console += (_, message) =>
@@ -191,23 +192,46 @@ public partial class DashboardBrowserTests(PipelineFixture fixture, BrowserFixtu
             if (message.Type == "error" && message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase)) refused.Add(message.Text);
         };
         page.PageError += (_, error) => refused.Add(error);
+        var summaryCalls = 0;
+        page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/api/ops/summary", StringComparison.Ordinal)) Interlocked.Increment(ref summaryCalls);
+        };
+        await page.Clock.InstallAsync();
 
         await page.GotoAsync("api/ops");
         await page.GetByLabel("Operator key", new() { Exact = true }).FillAsync(TestKeys.Host);
         await page.GetByRole(AriaRole.Button, new() { Name = "Open the dashboard" }).ClickAsync();
         await page.Locator("#tiles dd").First.WaitForAsync();
-        await page.Locator("#list-table tbody tr").First.WaitForAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = id, Exact = true }).WaitForAsync();
         await AssertNoHorizontalOverflowAsync(page, "overview");
+
+        // Every 30 seconds the summary is asked for again...
+        var first = summaryCalls;
+        await page.Clock.RunForAsync(30_500);
+        await Eventually.UntilAsync(() => Task.FromResult(Volatile.Read(ref summaryCalls)), n => n > first, TimeSpan.FromSeconds(10), "the summary's refresh");
+
+        // ...but not while a dialog is open.
+        await page.GetByRole(AriaRole.Link, new() { Name = id, Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Route again" }).ClickAsync();
+        await page.GetByRole(AriaRole.Dialog, new() { Name = "Route again" }).WaitForAsync();
+        var paused = Volatile.Read(ref summaryCalls);
+        await page.Clock.RunForAsync(65_000);
+        await Task.Delay(500);
+        Assert.Equal(paused, Volatile.Read(ref summaryCalls));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+        Assert.Equal("act-reroute", await ActiveIdAsync(page));
 
         // The key stays for the tab: a reload opens the dashboard without asking.
         await page.ReloadAsync();
-        await page.Locator("#tiles dd").First.WaitForAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = $"Referral {id}" }).WaitForAsync();
         Assert.False(await page.GetByLabel("Operator key", new() { Exact = true }).IsVisibleAsync());
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Forget key" }).ClickAsync();
         Assert.True(await page.GetByLabel("Operator key", new() { Exact = true }).IsVisibleAsync());
         Assert.Null(await page.EvaluateAsync<string?>($"sessionStorage.getItem('{KeyStorage}')"));
         Assert.Equal(0, await page.Locator("#tiles dd").CountAsync());
+        Assert.Equal(0, await page.Locator("#facts dd").CountAsync());
         Assert.Empty(refused);
     }
 
