@@ -392,17 +392,22 @@
     }
   }
 
+  // Each cell carries its column's name, shown beside it when a phone lays the rows out as cards.
+  const listColumns = [...document.querySelectorAll('#list-table thead th')].map((th) => th.textContent);
+
   function listRow(r) {
-    return el('tr', null,
-      el('td', null, el('a', { href: `#referral=${r.id}`, text: r.id })),
-      el('td', { text: utc(r.receivedAt) }),
-      el('td', { text: r.status }),
-      el('td', { text: orDash(r.specialistId) }),
-      el('td', { text: orDash(r.treatment) }),
-      el('td', { text: orDash(r.topic) }),
-      el('td', { text: orDash(r.sourcePost) }),
-      el('td', null, r.urgent ? el('span', { className: 'badge urgent', text: 'Urgent' }) : 'No'),
-      el('td', null, r.pastSla ? el('span', { className: 'badge late', text: 'Past SLA' }) : 'No'));
+    const cells = [
+      el('a', { href: `#referral=${r.id}`, text: r.id }),
+      utc(r.receivedAt),
+      r.status,
+      orDash(r.specialistId),
+      orDash(r.treatment),
+      orDash(r.topic),
+      orDash(r.sourcePost),
+      r.urgent ? el('span', { className: 'badge urgent', text: 'Urgent' }) : 'No',
+      r.pastSla ? el('span', { className: 'badge late', text: 'Past SLA' }) : 'No',
+    ];
+    return el('tr', null, ...cells.map((cell, i) => el('td', { 'data-label': listColumns[i] }, el('span', null, cell))));
   }
 
   $('filters').addEventListener('submit', (event) => {
