@@ -85,7 +85,11 @@
     const type = response.headers.get('content-type') || '';
     const data = type.includes('json') ? await response.json().catch(() => null) : null;
     if (!response.ok) {
-      throw new ApiError(response.status, (data && data.title) || `The request failed (${response.status}).`, (data && data.detail) || '');
+      // A validation problem names each field's trouble under "errors"; show those when there is no detail.
+      const fields = data && data.errors && typeof data.errors === 'object'
+        ? Object.entries(data.errors).map(([name, messages]) => `${name}: ${[].concat(messages).join(' ')}`).join(' ')
+        : '';
+      throw new ApiError(response.status, (data && data.title) || `The request failed (${response.status}).`, (data && data.detail) || fields);
     }
     return data;
   }
@@ -238,7 +242,8 @@
       ['Emails, last 24 hours', [
         ['Sent', period(s.emails24h).sent], ['Failed', period(s.emails24h).failed, true], ['Bounced', period(s.emails24h).bounced, true],
       ]],
-      ['Referrals by status', Object.entries(counts).map(([name, n]) => [name, n])],
+      [s.statusCountsSince ? `Referrals by status, received since ${utc(s.statusCountsSince).slice(0, 10)}` : 'Referrals by status',
+        Object.entries(counts).map(([name, n]) => [name, n])],
     ];
     $('tiles').replaceChildren(...groups.map(([title, tiles], i) => {
       const headingId = `tiles-${i}`;
