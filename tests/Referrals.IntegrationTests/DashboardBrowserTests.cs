@@ -83,9 +83,10 @@ public partial class DashboardBrowserTests(PipelineFixture fixture, BrowserFixtu
     [Fact]
     public async Task An_operator_enters_the_key_sees_the_summary_filters_opens_a_timeline_assigns_a_triage_referral_and_replays_a_parked_message()
     {
-        // No NJ specialist offers esketamine: routing sends it to triage, and an operator picks sp-001 (licensed in NJ).
+        // The one Texan esketamine specialist (sp-004) takes no new patients, so routing sends this to triage; an
+        // operator who has agreed it with sp-004 assigns it to them.
         var post = $"dashboard-{Guid.NewGuid():N}"[..24];
-        var triaged = await SubmitAsync("NJ", "esketamine-nasal-spray", post);
+        var triaged = await SubmitAsync("TX", "esketamine-nasal-spray", post);
         await WaitForStatusAsync(triaged, "NeedsTriage");
         var parked = await ParkedReferralAsync();
         var page = await NewPageAsync(1280, 800, bypassCsp: true);
@@ -145,15 +146,15 @@ public partial class DashboardBrowserTests(PipelineFixture fixture, BrowserFixtu
         await dialog.WaitForAsync(new() { State = WaitForSelectorState.Hidden });
         Assert.Equal("act-assign", await ActiveIdAsync(page));
 
-        // Assign, with a reason: the referral leaves triage for sp-001 and the action is audited.
+        // Assign, with a reason: the referral leaves triage for sp-004 and the action is audited.
         await page.GetByRole(AriaRole.Button, new() { Name = "Assign to a specialist" }).ClickAsync();
-        await dialog.GetByLabel("Specialist id").FillAsync("sp-001");
-        await dialog.GetByLabel("Reason").FillAsync("Coordinator confirmed sp-001 takes esketamine referrals by phone");
+        await dialog.GetByLabel("Specialist id").FillAsync("sp-004");
+        await dialog.GetByLabel("Reason").FillAsync("sp-004 agreed by phone to take this one");
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Assign", Exact = true }).ClickAsync();
-        await page.Locator("#detail-status", new() { HasText = "Assigned to sp-001" }).WaitForAsync();
+        await page.Locator("#detail-status", new() { HasText = "Assigned to sp-004" }).WaitForAsync();
         await page.Locator("#audit-table tbody td", new() { HasText = "assign" }).First.WaitForAsync();
         var assigned = await http.GetFromJsonAsync<JsonObject>($"/api/ops/referrals/{triaged}?code={TestKeys.Host}");
-        Assert.Equal("sp-001", assigned!["specialistId"]!.ToString());
+        Assert.Equal("sp-004", assigned!["specialistId"]!.ToString());
         Assert.NotEqual("NeedsTriage", assigned["status"]!.ToString());
 
         // At a phone's width nothing overflows, on the detail or the overview.

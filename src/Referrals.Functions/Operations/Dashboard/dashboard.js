@@ -615,7 +615,7 @@
     $('resend-fields').hidden = options.fields !== 'resend';
     $('d-specialist').value = '';
     $('d-override').checked = false;
-    if (options.kind) $('d-kind').value = options.kind;
+    $('d-kind').selectedIndex = Math.max(0, [...$('d-kind').options].findIndex((o) => o.value === options.kind));
     $('d-reason').value = '';
     for (const id of ['d-specialist', 'd-reason']) $(id).removeAttribute('aria-invalid');
     showProblem('dialog-problem', null);
