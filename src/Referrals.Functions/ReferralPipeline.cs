@@ -10,6 +10,8 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Referrals.Functions.Intake;
 using Referrals.Functions.Notifications;
+using Referrals.Functions.Observability;
+using Referrals.Functions.Operations.Alerts;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
@@ -34,10 +36,15 @@ public static class ReferralPipeline
             // The queue trigger decodes Base64 by default (host.json extensions.queues.messageEncoding).
             MessageEncoding = QueueMessageEncoding.Base64,
         }));
-        foreach (var table in StorageNames.Tables)
+        foreach (var table in StorageNames.Tables.Except([StorageNames.ReferralsTable]))
         {
             services.AddKeyedSingleton(table, (sp, _) => sp.GetRequiredService<TableServiceClient>().GetTableClient(table));
         }
+
+        // Every move of a referral writes the operators' index after its transaction (Storage/ReferralIndex.cs).
+        services.AddSingleton<ReferralIndex>();
+        services.AddKeyedSingleton(StorageNames.ReferralsTable, (sp, _) =>
+            ReferralIndex.Attach(sp.GetRequiredService<TableServiceClient>().GetTableClient(StorageNames.ReferralsTable), sp.GetRequiredService<ReferralIndex>()));
 
         foreach (var queue in StorageNames.Queues)
         {
@@ -102,6 +109,8 @@ public static class ReferralPipeline
             .ValidateOnStart();
         services.AddSingleton<Operations.Audit.OperatorIdentity>();
         services.AddSingleton<Operations.Audit.OperatorAudit>();
+        services.AddReferralObservability(configuration);
+        services.AddOperatorAlerts();
         return services;
     }
 

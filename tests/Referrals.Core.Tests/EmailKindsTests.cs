@@ -60,7 +60,7 @@ public class EmailKindsTests
     {
         Assert.Equal("UrgentAlert", EmailKinds.Of(EmailKind.UrgentAlert).LedgerKey());
         Assert.Equal("TriageNotice-3", EmailKinds.Of(EmailKind.TriageNotice).LedgerKey("3"));
-        Assert.Equal("OperatorFailureAlert-referral-intake", EmailKinds.Of(EmailKind.OperatorFailureAlert).LedgerKey("referral-intake"));
+        Assert.Equal("OperatorAlert-Poison-R-1-referral-intake", EmailKinds.Of(EmailKind.OperatorAlert).LedgerKey("Poison-R-1-referral-intake"));
         Assert.Throws<ArgumentException>(() => EmailKinds.Of(EmailKind.UrgentAlert).LedgerKey("2"));
         Assert.Throws<ArgumentException>(() => EmailKinds.Of(EmailKind.SpecialistReminder).LedgerKey());
     }
@@ -83,6 +83,6 @@ public class EmailKindsTests
     public void Scoped_keys_name_their_kind_whatever_the_scope_holds()
     {
         Assert.Equal(EmailKind.DuplicateNotice, EmailKinds.ForLedgerKey("DuplicateNotice-R-00000-11111")?.Kind);
-        Assert.Equal(EmailKind.OperatorFailureAlert, EmailKinds.ForLedgerKey("OperatorFailureAlert-referral-intake")?.Kind);
+        Assert.Equal(EmailKind.OperatorAlert, EmailKinds.ForLedgerKey("OperatorAlert-Poison-R-1-referral-intake")?.Kind);
     }
 }

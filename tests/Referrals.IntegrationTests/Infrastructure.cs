@@ -170,6 +170,8 @@ public sealed class PipelineFixture : IAsyncLifetime
         ["Email:FromName"] = "Clinic referrals",
         ["Email:TriageAddress"] = "triage@clinic.test",
         ["Routing:OperatorsAddress"] = "operators@clinic.test",
+        // Tests across the shared host each expect their own operator alert at once; the quiet period has AlertTests.
+        ["Alerts:QuietPeriod"] = "00:00:00",
         ["Routing:MaxUnanswered"] = "2",
         // Tests share the specialists and leave many offers unanswered; the bound is tested on its own directory.
         ["Routing:MaxOpenOffers"] = "500",

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using Referrals.Core.Referrals;
 
 namespace Referrals.Core.Email;
@@ -53,17 +54,48 @@ public static class EmailContent
             ["reference"] = referral.Id, ["triageUrl"] = triageUrl,
         });
 
-    public static EmailMessage OperatorSlaAlert(Referral referral, string operatorsEmail, string specialistId, int assignment) =>
-        Build(EmailKind.OperatorSlaAlert, Scope(assignment), operatorsEmail, "Operators", new()
+    /// <summary>
+    /// One alert for operators, keyed by its alert row (<paramref name="alertKey"/>). <paramref name="facts"/> are
+    /// the condition's ids (<see cref="AlertWording"/>); <paramref name="link"/> opens the referral in the dashboard.
+    /// </summary>
+    public static EmailMessage OperatorAlert(AlertCondition condition, string referralId, string alertKey, string operatorsEmail, IReadOnlyDictionary<string, string> facts, string link, TimeSpan quietPeriod) =>
+        Build(EmailKind.OperatorAlert, alertKey, operatorsEmail, "Operators", new()
         {
-            ["reference"] = referral.Id, ["specialistId"] = specialistId,
+            ["headline"] = AlertWording.Headline(condition, referralId, facts), ["detail"] = AlertWording.Detail(condition, facts),
+            ["link"] = link,
+            ["quietNote"] = quietPeriod > TimeSpan.Zero
+                ? $"Further alerts of this kind in the next {Duration(quietPeriod)} come together in one digest."
+                : "Every alert of this kind is sent on its own.",
         });
 
-    public static EmailMessage OperatorFailureAlert(string referralId, string operatorsEmail, string queue) =>
-        Build(EmailKind.OperatorFailureAlert, queue, operatorsEmail, "Operators", new()
+    /// <summary>A digest of one condition's alerts: each reference with its queue (if any) and its dashboard link.</summary>
+    public static EmailMessage OperatorAlertDigest(AlertCondition condition, string digestKey, string operatorsEmail, IReadOnlyList<AlertDigestEntry> entries)
+    {
+        if (entries.Count == 0)
         {
-            ["reference"] = referralId, ["queue"] = queue,
+            throw new ArgumentException("A digest collects at least one alert.", nameof(entries));
+        }
+
+        static string Label(AlertDigestEntry e) => e.Queue is null ? e.Reference : $"{e.Reference} ({e.Queue})";
+        return Build(EmailKind.OperatorAlertDigest, digestKey, operatorsEmail, "Operators", new()
+        {
+            ["count"] = entries.Count.ToString(CultureInfo.InvariantCulture), ["title"] = AlertWording.DigestTitle(condition),
+            ["first"] = entries[0].Reference,
+            ["lines"] = string.Concat(entries.Select(e => $"- {Label(e)}: {e.Link}\n")),
+            ["items" + EmailTemplates.RawHtmlSuffix] = string.Concat(entries.Select(e =>
+                $"<li><a href=\"{WebUtility.HtmlEncode(e.Link)}\">{WebUtility.HtmlEncode(Label(e))}</a></li>\n")),
         });
+    }
+
+    private static string Duration(TimeSpan span) => span switch
+    {
+        { TotalDays: >= 1 } when span.TotalDays % 1 == 0 => Plural((int)span.TotalDays, "day"),
+        { TotalHours: >= 1 } when span.TotalHours % 1 == 0 => Plural((int)span.TotalHours, "hour"),
+        { TotalMinutes: >= 1 } when span.TotalMinutes % 1 == 0 => Plural((int)span.TotalMinutes, "minute"),
+        _ => Plural((int)Math.Ceiling(span.TotalSeconds), "second"),
+    };
+
+    private static string Plural(int n, string unit) => n == 1 ? $"1 {unit}" : $"{n.ToString(CultureInfo.InvariantCulture)} {unit}s";
 
     /// <summary>The reference and a signed link only: never why it is urgent, nor anything the visitor told us.</summary>
     public static EmailMessage UrgentAlert(string referralId, string operatorsEmail, string reviewUrl) =>

@@ -21,8 +21,8 @@ public enum EmailScope
     /// <summary>Once per repeat submission, keyed by the repeat's stub id.</summary>
     RepeatSubmission,
 
-    /// <summary>Once per queue a referral's message failed in, keyed by the queue's name.</summary>
-    FailedQueue,
+    /// <summary>Once per operator alert (condition, referral and scope) or digest, keyed by its alert row.</summary>
+    Alert,
 }
 
 /// <summary>

@@ -13,12 +13,13 @@ public static class EmailKinds
         new(EmailKind.SpecialistReminder, EmailRecipient.Specialist, EmailScope.Assignment),
         new(EmailKind.VisitorAccepted, EmailRecipient.Visitor, EmailScope.Referral),
         new(EmailKind.TriageNotice, EmailRecipient.Triage, EmailScope.Assignment),
-        new(EmailKind.OperatorSlaAlert, EmailRecipient.Operators, EmailScope.Assignment),
         new(EmailKind.UrgentAlert, EmailRecipient.Operators, EmailScope.Referral, KindMayBeLogged: false),
         // Goes to the earlier referral's owner, whose partition holds its row, so a bounce marks that referral.
         new(EmailKind.DuplicateNotice, EmailRecipient.Visitor, EmailScope.RepeatSubmission, CountsAgainstDailyCap: true),
         new(EmailKind.SpecialistWithdrawn, EmailRecipient.Specialist, EmailScope.Referral, SentAfterErasure: true),
-        new(EmailKind.OperatorFailureAlert, EmailRecipient.Operators, EmailScope.FailedQueue),
+        // Recorded in the EmailLedger table's alert partitions, not in a referral's: a digest names many referrals.
+        new(EmailKind.OperatorAlert, EmailRecipient.Operators, EmailScope.Alert),
+        new(EmailKind.OperatorAlertDigest, EmailRecipient.Operators, EmailScope.Alert),
     ];
 
     private static readonly Dictionary<EmailKind, EmailKindInfo> ByKind = All.ToDictionary(k => k.Kind);

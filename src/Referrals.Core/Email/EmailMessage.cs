@@ -9,9 +9,6 @@ public enum EmailKind
     VisitorAccepted,
     TriageNotice,
 
-    /// <summary>Operators: the specialist holding a referral did not answer in time.</summary>
-    OperatorSlaAlert,
-
     /// <summary>Operators are told at once that a referral needs attention now; once per referral.</summary>
     UrgentAlert,
 
@@ -21,8 +18,11 @@ public enum EmailKind
     /// <summary>To the specialist who held a referral the visitor withdrew: the reference only.</summary>
     SpecialistWithdrawn,
 
-    /// <summary>Operators: a referral's message failed for good in a queue.</summary>
-    OperatorFailureAlert,
+    /// <summary>Operators: one <see cref="AlertCondition"/> for one referral, sent at once (the first of a quiet period).</summary>
+    OperatorAlert,
+
+    /// <summary>Operators: the alerts of one condition collected over a quiet period, as one email.</summary>
+    OperatorAlertDigest,
 }
 
 /// <summary>An email ready to send. Subject and bodies carry the reference, never health details.</summary>

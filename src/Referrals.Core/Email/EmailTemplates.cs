@@ -6,7 +6,8 @@ namespace Referrals.Core.Email;
 /// <summary>
 /// Email wording lives in Email/Templates (a subject, a text and an HTML file per email) so it can be edited without
 /// touching code. {{name}} placeholders are filled in; values are HTML-encoded in the HTML part. A missing or unknown
-/// placeholder is an error, never a silent blank.
+/// placeholder is an error, never a silent blank. A value whose name ends in "Html" is markup that EmailContent built
+/// from values it encoded itself (a digest's list), and goes into the HTML part as it is.
 /// </summary>
 public static partial class EmailTemplates
 {
@@ -14,6 +15,9 @@ public static partial class EmailTemplates
 
     /// <summary>The prefix of the templates' embedded resource names (see the project file).</summary>
     internal const string ResourcePrefix = "Templates/";
+
+    /// <summary>The name ending of a value that is already HTML (built from encoded parts).</summary>
+    public const string RawHtmlSuffix = "Html";
 
     public static (string Subject, string Text, string Html) Render(string template, IReadOnlyDictionary<string, string> values)
     {
@@ -36,7 +40,7 @@ public static partial class EmailTemplates
                 throw new KeyNotFoundException($"The email template needs a value for {{{{{name}}}}}.");
             }
 
-            return encode ? WebUtility.HtmlEncode(value) : value;
+            return encode && !name.EndsWith(RawHtmlSuffix, StringComparison.Ordinal) ? WebUtility.HtmlEncode(value) : value;
         });
 
     private static string Read(string file)

@@ -96,6 +96,7 @@ public sealed class EmailLedger([FromKeyedServices(StorageNames.ReferralsTable)]
             else
             {
                 await referrals.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateReplace, r, r.ETag)), cancellationToken);
+                await IndexAsync(referral, rows, cancellationToken);
             }
 
             return true;
@@ -103,6 +104,24 @@ public sealed class EmailLedger([FromKeyedServices(StorageNames.ReferralsTable)]
         catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Emails finished without a move (a move's save writes them itself): the operators' index learns their outcome.
+    /// Only after a conflict is the referral not at hand; then it is read for its received time, and an erased one skipped.
+    /// </summary>
+    private async Task IndexAsync(ReferralEntity? referral, IReadOnlyList<EmailLedgerEntity> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0 || ReferralIndex.Of(referrals) is not { } index)
+        {
+            return;
+        }
+
+        referral ??= Core.Referrals.ReferralId.IsWellFormed(rows[0].PartitionKey) ? await referrals.FindReferralAsync(rows[0].PartitionKey, cancellationToken) : null;
+        if (referral is { IsErased: false })
+        {
+            await index.MarkEmailsAsync(referral.PartitionKey, referral.ReceivedAt, rows, cancellationToken);
         }
     }
 }

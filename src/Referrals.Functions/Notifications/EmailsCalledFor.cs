@@ -62,11 +62,7 @@ public sealed partial class EmailsCalledFor(
                 break;
         }
 
-        if (entity.TimedOutAssignment > 0 && entity.TimedOutSpecialistId is { } silent)
-        {
-            emails.Add(EmailContent.OperatorSlaAlert(referral, routingOptions.Value.OperatorsAddress, silent, entity.TimedOutAssignment));
-        }
-
+        // An SLA breach is an operator alert (Operations/Alerts), raised by the notification step with its quiet period.
         return emails;
     }
 

@@ -23,6 +23,7 @@ public sealed partial class SendGridEvents(
     [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient unmatched,
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     IOptions<EmailOptions> options,
+    Operations.Alerts.OperatorAlerts alerts,
     TimeProvider clock,
     ILogger<SendGridEvents> logger)
 {
@@ -158,6 +159,20 @@ public sealed partial class SendGridEvents(
         if (email is { Recipient: EmailRecipient.Visitor } && Unreachable.Contains(kind))
         {
             await MarkUnreachableAsync(referralId, kind, cancellationToken);
+        }
+
+        if (email is { Recipient: EmailRecipient.Specialist } && Unreachable.Contains(kind))
+        {
+            // Once per email (its ledger key), whichever of bounce, dropped or blocked comes first.
+            await alerts.RaiseAsync(new Operations.Alerts.OperatorAlert(AlertCondition.SpecialistBounce, referralId, ledgerKey,
+                new Dictionary<string, string> { [AlertWording.Event] = kind, [AlertWording.Email] = email.Kind.ToString() }), cancellationToken);
+        }
+
+        if (Unreachable.Contains(kind) && ReferralIndex.Of(referrals) is { } index
+            && await referrals.FindReferralAsync(referralId, cancellationToken) is { IsErased: false } bounced)
+        {
+            // Operators count bounces; the index row is found by the referral's received time (bounces are rare).
+            await index.MarkBounceAsync(referralId, bounced.ReceivedAt, ledgerKey, clock.GetUtcNow(), cancellationToken);
         }
 
         return true;

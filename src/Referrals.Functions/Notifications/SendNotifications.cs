@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
+using Referrals.Functions.Observability;
+using Referrals.Functions.Operations.Alerts;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
@@ -22,9 +24,11 @@ public sealed partial class SendNotifications(
     EmailsCalledFor calledFor,
     PipelineQueues queues,
     EmailSender sender,
+    OperatorAlerts alerts,
     IOptions<EmailOptions> options,
     TimeProvider clock,
-    ILogger<SendNotifications> logger)
+    ILogger<SendNotifications> logger,
+    QueueConsumer? telemetry = null)
 {
     /// <summary>Custom args on every send; delivery events carry them back.</summary>
     public const string ReferralIdArg = "referral_id";
@@ -42,15 +46,17 @@ public sealed partial class SendNotifications(
     [Function(nameof(SendNotifications))]
     public Task Run(
         [QueueTrigger(StorageNames.NotificationQueue, Connection = StorageNames.Connection)] ReferralMessage message,
-        CancellationToken cancellationToken) =>
-        SendAsync(message, cancellationToken);
+        CancellationToken cancellationToken,
+        DateTimeOffset? insertionTime = null) =>
+        telemetry.ConsumeAsync(StorageNames.NotificationQueue, "notify", message, insertionTime, () => SendAsync(message, cancellationToken));
 
     /// <summary>Its own trigger, so an urgent referral's alert never waits behind a backlog of ordinary emails.</summary>
     [Function("SendUrgentNotifications")]
     public Task RunUrgent(
         [QueueTrigger(StorageNames.UrgentNotificationQueue, Connection = StorageNames.Connection)] ReferralMessage message,
-        CancellationToken cancellationToken) =>
-        SendAsync(message, cancellationToken);
+        CancellationToken cancellationToken,
+        DateTimeOffset? insertionTime = null) =>
+        telemetry.ConsumeAsync(StorageNames.UrgentNotificationQueue, "notify", message, insertionTime, () => SendAsync(message, cancellationToken));
 
     private async Task SendAsync(ReferralMessage message, CancellationToken cancellationToken)
     {
@@ -102,7 +108,14 @@ public sealed partial class SendNotifications(
                 continue; // the referral or a row changed since we read it (another sender, a transition, an erasure)
             }
 
+            // Read before delivery moves the referral on; raised after it, so no alert delays the referral's own emails.
+            var routingAlerts = referral is not null && message.DuplicateId is null ? RoutingAlerts.For(referral) : [];
             await DeliverAsync(message, referral, plan, cancellationToken);
+            foreach (var alert in routingAlerts)
+            {
+                await alerts.RaiseAsync(alert, cancellationToken);
+            }
+
             return;
         }
     }
@@ -258,6 +271,7 @@ public sealed partial class SendNotifications(
     /// <summary>One attempt; its row says how it ended. Returns the failure, if any, instead of throwing it.</summary>
     private async Task<Exception?> SendAsync(string referralId, Attempt attempt, CancellationToken cancellationToken)
     {
+        using var span = ReferralTelemetry.StartEmail(attempt.Email.Kind);
         try
         {
             attempt.Row.ProviderMessageId = await sender.SendAsync(

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Email;
 using Referrals.Core.Referrals;
-using Referrals.Functions.Notifications;
+using Referrals.Functions.Operations.Alerts;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
@@ -25,12 +25,11 @@ namespace Referrals.Functions.Operations;
 public sealed partial class PoisonMessages(
     [FromKeyedServices(StorageNames.PoisonTable)] TableClient parked,
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
     QueueServiceClient queues,
-    EmailSender sender,
-    IOptions<RoutingOptions> routing,
+    OperatorAlerts alerts,
     TimeProvider clock,
-    ILogger<PoisonMessages> logger)
+    ILogger<PoisonMessages> logger,
+    Observability.PipelineMetrics? metrics = null)
 {
     [Function("HandleIntakePoison")]
     public Task IntakePoison([QueueTrigger(StorageNames.IntakePoisonQueue, Connection = StorageNames.Connection)] string body, CancellationToken cancellationToken) =>
@@ -132,40 +131,20 @@ public sealed partial class PoisonMessages(
             var failed = referral.ToCase();
             failed.Fail(now, StorageNames.WithoutUrgency(queue));
             await referrals.SaveAsync(referral, failed, cancellationToken);
+            metrics?.Failed();
         }
 
         await AlertOnceAsync(referral.PartitionKey, queue, cancellationToken);
     }
 
-    private async Task AlertOnceAsync(string referralId, string queue, CancellationToken cancellationToken)
+    /// <summary>
+    /// Once per referral and queue, however many copies arrive. The alert is recorded before it is sent, so when it
+    /// cannot go out now (SendGrid down, the rate gate closed) the digest timer sends it later instead of dropping it.
+    /// </summary>
+    private Task AlertOnceAsync(string referralId, string queue, CancellationToken cancellationToken)
     {
-        var alert = EmailContent.OperatorFailureAlert(referralId, routing.Value.OperatorsAddress, StorageNames.WithoutUrgency(queue));
-        try
-        {
-            await ledger.AddEntityAsync(new EmailLedgerEntity { PartitionKey = referralId, RowKey = alert.LedgerKey, State = EmailLedgerEntity.Claimed, ClaimedAt = clock.GetUtcNow() }, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            return; // already alerted for this referral and queue
-        }
-
-        if (await referrals.IsErasedAsync(referralId, cancellationToken))
-        {
-            await ledger.DeleteIfPresentAsync(referralId, alert.LedgerKey, ETag.All, CancellationToken.None);
-            return;
-        }
-
-        try
-        {
-            await sender.SendAsync(alert, cancellationToken);
-            await ledger.UpdateEntityAsync(new TableEntity(referralId, alert.LedgerKey) { ["State"] = EmailLedgerEntity.Sent }, ETag.All, TableUpdateMode.Merge, cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The alert email may fail for the very reason the message did (SendGrid down): the parked row and the
-            // Failed status remain for operators to see, and the log says so.
-            LogAlertFailed(e, referralId);
-        }
+        var named = StorageNames.WithoutUrgency(queue);
+        return alerts.RaiseAsync(new OperatorAlert(AlertCondition.Poison, referralId, named, new Dictionary<string, string> { [AlertWording.Queue] = named }), cancellationToken);
     }
 
     private static string? ReferralIdOf(string body)
@@ -188,7 +167,4 @@ public sealed partial class PoisonMessages(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Parked message {Queue}/{Id}: {Action}")]
     private partial void LogResolved(string queue, string id, string action);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Referral {ReferralId}: the operator alert could not be sent")]
-    private partial void LogAlertFailed(Exception exception, string referralId);
 }

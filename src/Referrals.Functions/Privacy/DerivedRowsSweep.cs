@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Referrals.Core.Email;
+using Referrals.Functions.Operations.Alerts;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Privacy;
@@ -29,11 +30,13 @@ public sealed class DerivedRowsSweep(
     }
 
     /// <summary>
-    /// The referral's rows in the EmailLedger table: operator alerts about its parked messages. (Its emails and their
-    /// delivery events live in its own partition, which the erasure's transaction clears.)
+    /// The referral's rows in the EmailLedger table: operator alerts about it (in the alert partitions) and rows an
+    /// older version kept in a partition of its own. (Its emails and their delivery events live in its own partition,
+    /// which the erasure's transaction clears.)
     /// </summary>
     private async Task DeleteEmailRecordsAsync(string referralId, CancellationToken cancellationToken)
     {
+        await ledger.DeleteAlertsAboutAsync(referralId, cancellationToken);
         await foreach (var row in ledger.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {referralId}"), cancellationToken: cancellationToken))
         {
             if (row.RowKey == nameof(EmailKind.SpecialistWithdrawn) || row.GetString("LedgerKey") == nameof(EmailKind.SpecialistWithdrawn))

@@ -80,6 +80,9 @@ public sealed partial class ReferralErasure(
                 await ApplyAloneAsync(action, cancellationToken);
             }
 
+            // The operators' index holds the treatment: blanked on every run, so a pending erasure finishes it too.
+            await (ReferralIndex.Of(referrals)?.BlankAsync(referralId, referral.ReceivedAt, ((TableEntity)actions[0].Entity).GetString(nameof(ReferralEntity.Status)), cancellationToken) ?? Task.CompletedTask);
+
             if (withdrawnFrom is { } specialistId)
             {
                 // Queued before the sweep, so a crash in the sweep cannot lose it; it carries ids only.

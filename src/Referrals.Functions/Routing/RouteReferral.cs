@@ -2,6 +2,7 @@ using Azure.Data.Tables;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Referrals.Core.Referrals;
+using Referrals.Functions.Observability;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Routing;
@@ -10,20 +11,23 @@ namespace Referrals.Functions.Routing;
 public sealed class RouteReferral(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     PipelineQueues queues,
-    ReferralRouter router)
+    ReferralRouter router,
+    QueueConsumer? telemetry = null)
 {
     [Function(nameof(RouteReferral))]
     public Task Run(
         [QueueTrigger(StorageNames.IntakeQueue, Connection = StorageNames.Connection)] ReferralMessage message,
-        CancellationToken cancellationToken) =>
-        RouteAsync(message, cancellationToken);
+        CancellationToken cancellationToken,
+        DateTimeOffset? insertionTime = null) =>
+        telemetry.ConsumeAsync(StorageNames.IntakeQueue, "route", message, insertionTime, () => RouteAsync(message, cancellationToken));
 
     /// <summary>Its own trigger, so an urgent referral never waits behind a backlog of ordinary ones.</summary>
     [Function("RouteUrgentReferral")]
     public Task RunUrgent(
         [QueueTrigger(StorageNames.UrgentIntakeQueue, Connection = StorageNames.Connection)] ReferralMessage message,
-        CancellationToken cancellationToken) =>
-        RouteAsync(message, cancellationToken);
+        CancellationToken cancellationToken,
+        DateTimeOffset? insertionTime = null) =>
+        telemetry.ConsumeAsync(StorageNames.UrgentIntakeQueue, "route", message, insertionTime, () => RouteAsync(message, cancellationToken));
 
     private async Task RouteAsync(ReferralMessage message, CancellationToken cancellationToken)
     {

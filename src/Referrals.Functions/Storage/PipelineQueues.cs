@@ -1,5 +1,6 @@
 using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
+using Referrals.Core.Referrals;
 
 namespace Referrals.Functions.Storage;
 
@@ -11,7 +12,8 @@ public sealed class PipelineQueues(
     [FromKeyedServices(StorageNames.IntakeQueue)] QueueClient intake,
     [FromKeyedServices(StorageNames.UrgentIntakeQueue)] QueueClient urgentIntake,
     [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notifications,
-    [FromKeyedServices(StorageNames.UrgentNotificationQueue)] QueueClient urgentNotifications)
+    [FromKeyedServices(StorageNames.UrgentNotificationQueue)] QueueClient urgentNotifications,
+    Observability.PipelineMetrics? metrics = null)
 {
     public QueueClient Intake(bool urgent) => urgent ? urgentIntake : intake;
 
@@ -25,6 +27,21 @@ public sealed class PipelineQueues(
     public Task NotifyAsync(string referralId, bool urgent, CancellationToken cancellationToken) =>
         Notifications(urgent).SendReferralAsync(referralId, cancellationToken);
 
-    public Task NotifyAsync(ReferralEntity referral, CancellationToken cancellationToken) =>
-        NotifyAsync(referral.PartitionKey, referral.Urgent, cancellationToken);
+    /// <summary>
+    /// Queues the emails for the state <paramref name="referral"/> was just moved to, and counts the move: every
+    /// routing and acceptance ends here (a redelivery after a crash between the two steps counts twice).
+    /// </summary>
+    public async Task NotifyAsync(ReferralEntity referral, CancellationToken cancellationToken)
+    {
+        await NotifyAsync(referral.PartitionKey, referral.Urgent, cancellationToken);
+        switch (referral.CurrentStatus)
+        {
+            case ReferralStatus.Routed or ReferralStatus.NeedsTriage:
+                metrics?.Routed(toSpecialist: referral.CurrentStatus == ReferralStatus.Routed);
+                break;
+            case ReferralStatus.Accepted:
+                metrics?.Accepted();
+                break;
+        }
+    }
 }

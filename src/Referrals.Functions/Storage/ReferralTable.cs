@@ -19,6 +19,10 @@ public static class ReferralTable
 
         // The insert's ETag, so the writer can change the row again without reading it back.
         referral.ETag = responses.Value[0].Headers.ETag ?? default;
+        if (ReferralIndex.Of(table) is { } index)
+        {
+            await index.WriteAsync(referral, [received], [], cancellationToken);
+        }
     }
 
     public static async Task<ReferralEntity?> FindReferralAsync(this TableClient table, string referralId, CancellationToken cancellationToken)
@@ -58,15 +62,22 @@ public static class ReferralTable
         }
 
         referral.Apply(referralCase);
+        var writes = alongside.ToList();
         var responses = await table.SubmitTransactionAsync(
             [
                 new TableTransactionAction(TableTransactionActionType.UpdateReplace, referral, referral.ETag),
                 .. referralCase.NewHistory.Select(entry => new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity.From(referral.PartitionKey, entry.Sequence, entry.Change))),
-                .. alongside,
+                .. writes,
             ],
             cancellationToken);
         // The new ETag, so the writer can change the row again; without one, the next write fails safe with 412.
         referral.ETag = responses.Value[0].Headers.ETag ?? referral.ETag;
+        if (ReferralIndex.Of(table) is { } index)
+        {
+            // After the transaction: derived data, one merge; the emails completed with this move come along.
+            await index.WriteAsync(referral, referralCase.NewHistory.Select(h => h.Change), writes.Select(a => a.Entity).OfType<EmailLedgerEntity>(), cancellationToken);
+        }
+
         referralCase.MarkSaved();
     }
 

@@ -23,6 +23,9 @@ public static class StorageNames
     public const string PoisonTable = "PoisonMessages";
     public const string OperatorAuditTable = "OperatorAudit";
 
+    /// <summary>Operators' list rows, one per referral by received day (see <see cref="ReferralIndex"/>).</summary>
+    public const string ReferralIndexTable = "ReferralIndex";
+
     /// <summary>The app setting that holds the storage connection, as the Functions host names it.</summary>
     public const string Connection = "AzureWebJobsStorage";
 
@@ -33,7 +36,7 @@ public static class StorageNames
     public static string WithoutUrgency(string queue) => queue.Replace("-urgent", "", StringComparison.Ordinal);
 
     public static IReadOnlyList<string> Queues { get; } = [IntakeQueue, NotificationQueue, UrgentIntakeQueue, UrgentNotificationQueue];
-    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable, PoisonTable, OperatorAuditTable];
+    public static IReadOnlyList<string> Tables { get; } = [ReferralsTable, SpecialistsTable, EmailLedgerTable, IntakeGuardsTable, ClicksTable, SpecialistLoadTable, PoisonTable, OperatorAuditTable, ReferralIndexTable];
 }
 
 /// <summary>
@@ -44,7 +47,14 @@ public static class StorageNames
 /// </summary>
 /// <see cref="NoticeCapped"/> says intake found the address past its daily confirmations: the notice is recorded as
 /// suppressed, not sent.
-public sealed record ReferralMessage(string ReferralId, string? DuplicateId = null, string? WithdrawnSpecialistId = null, bool NoticeCapped = false);
+/// <see cref="TraceParent"/> is the W3C traceparent of the span that queued it: the referral's trace (and correlation
+/// id) continues in the function that takes it. Messages queued before it existed have none and still work.
+public sealed record ReferralMessage(
+    string ReferralId,
+    string? DuplicateId = null,
+    string? WithdrawnSpecialistId = null,
+    bool NoticeCapped = false,
+    [property: System.Text.Json.Serialization.JsonPropertyName("traceparent")] string? TraceParent = null);
 
 public static class ReferralQueues
 {
@@ -54,11 +64,14 @@ public static class ReferralQueues
     };
 
     public static Task SendReferralAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId), Json), cancellationToken);
+        queue.SendAsync(new ReferralMessage(referralId), cancellationToken);
 
     public static Task SendDuplicateNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string ownerId, string duplicateId, bool capped, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(ownerId, DuplicateId: duplicateId, NoticeCapped: capped), Json), cancellationToken);
+        queue.SendAsync(new ReferralMessage(ownerId, DuplicateId: duplicateId, NoticeCapped: capped), cancellationToken);
 
     public static Task SendWithdrawalNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, string specialistId, CancellationToken cancellationToken) =>
-        queue.SendMessageAsync(System.Text.Json.JsonSerializer.Serialize(new ReferralMessage(referralId, WithdrawnSpecialistId: specialistId), Json), cancellationToken);
+        queue.SendAsync(new ReferralMessage(referralId, WithdrawnSpecialistId: specialistId), cancellationToken);
+
+    private static Task SendAsync(this Azure.Storage.Queues.QueueClient queue, ReferralMessage message, CancellationToken cancellationToken) =>
+        Observability.QueueTracing.PublishAsync(queue, traceParent => System.Text.Json.JsonSerializer.Serialize(message with { TraceParent = traceParent }, Json), cancellationToken);
 }
