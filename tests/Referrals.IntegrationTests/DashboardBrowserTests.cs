@@ -118,8 +118,8 @@ public partial class DashboardBrowserTests(PipelineFixture fixture, BrowserFixtu
         await AssertAccessibleAsync(page, "summary and list");
 
         // The list, filtered to the triage referral by its source post and status.
-        await page.GetByLabel("Status").SelectOptionAsync("NeedsTriage");
-        await page.GetByLabel("Source post").FillAsync(post);
+        await page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("NeedsTriage");
+        await page.GetByLabel("Source post", new() { Exact = true }).FillAsync(post);
         await page.GetByRole(AriaRole.Button, new() { Name = "Apply filters" }).ClickAsync();
         await Eventually.UntilAsync(() => page.Locator("#list-table tbody tr").AllInnerTextsAsync(),
             rows => rows.Count == 1 && rows[0].Contains(triaged, StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the filtered list");

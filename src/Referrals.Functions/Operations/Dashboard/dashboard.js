@@ -669,5 +669,5 @@
   // ---- start -----------------------------------------------------------------------------------------------------
 
   if (sessionStorage.getItem(KEY)) showApp(false);
-  else askForKey('');
+  else $('key-input').focus();
 })();
