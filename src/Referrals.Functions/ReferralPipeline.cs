@@ -94,7 +94,7 @@ public static class ReferralPipeline
         services.AddTransient<InterestForm>();
 
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section)
-            .Validate(r => new[] { r.PersonalData, r.EmailRecords, r.PoisonMessages, r.LinkClicks }.All(t => t > TimeSpan.Zero), "Every Retention period must be positive.")
+            .Validate(r => new[] { r.PersonalData, r.EmailRecords, r.PoisonMessages, r.LinkClicks, r.Audit }.All(t => t > TimeSpan.Zero), "Every Retention period must be positive.")
             .ValidateOnStart();
         services.AddSingleton<DerivedRowsSweep>();
         services.AddSingleton<ReferralErasure>();

@@ -165,6 +165,8 @@ public sealed class PipelineFixture : IAsyncLifetime
         ["DevHost:Keys:Master"] = TestKeys.Master,
         ["DevHost:Keys:Host:default"] = TestKeys.Host,
         ["DevHost:Keys:Functions:GetQueueHealth:default"] = TestKeys.QueueHealthFunction,
+        // The audit names an operator by their key's fingerprint; the function key above stays unnamed.
+        ["Operators:KeyFingerprints:ops-test"] = Referrals.Functions.Operations.Audit.OperatorIdentity.Fingerprint(TestKeys.Host),
         ["Email:SendGridApiKey"] = TestKeys.SendGrid,
         ["Email:FromAddress"] = "referrals@clinic.test",
         ["Email:FromName"] = "Clinic referrals",

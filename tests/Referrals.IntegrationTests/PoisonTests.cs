@@ -56,7 +56,7 @@ public class PoisonTests(PipelineFixture fixture)
             n => n == 2, TimeSpan.FromSeconds(20), "both copies to be parked");
         var parked = await ParkedAsync(id);
 
-        var replay = await http.PostAsync($"/api/ops/poison/{parked["queue"]}/{parked["id"]}/replay?code={TestKeys.Host}", null);
+        var replay = await http.PostAsync($"/api/ops/poison/{parked["queue"]}/{parked["id"]}/replay?code={TestKeys.Host}", JsonContent.Create(new { reason = "Checked the failure" }));
 
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         var status = await WaitForStatusAsync(id, "Notified");
@@ -72,13 +72,13 @@ public class PoisonTests(PipelineFixture fixture)
         await PoisonAsync(id);
         var parked = await ParkedAsync(id);
 
-        var discard = await http.PostAsync($"/api/ops/poison/{parked["queue"]}/{parked["id"]}/discard?code={TestKeys.Host}", null);
+        var discard = await http.PostAsync($"/api/ops/poison/{parked["queue"]}/{parked["id"]}/discard?code={TestKeys.Host}", JsonContent.Create(new { reason = "Checked the failure" }));
 
         Assert.Equal(HttpStatusCode.OK, discard.StatusCode);
         var left = (await http.GetFromJsonAsync<JsonObject>($"/api/ops/poison?code={TestKeys.Host}"))!["messages"]!.AsArray();
         Assert.DoesNotContain(left, m => m!["id"]!.ToString() == parked["id"]!.ToString());
         Assert.Equal("Failed", (await http.GetFromJsonAsync<JsonObject>(OpsApi.Referral(id)))!["status"]!.ToString());
-        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync($"/api/ops/poison/{parked["queue"]}/{parked["id"]}/replay?code={TestKeys.Host}", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync($"/api/ops/poison/{parked["queue"]}/{parked["id"]}/replay?code={TestKeys.Host}", JsonContent.Create(new { reason = "Checked the failure" }))).StatusCode);
     }
 }
 

@@ -36,6 +36,8 @@ public static class EmailKinds
             return null;
         }
 
+        // A resend is the same kind as its original.
+        ledgerKey = EmailResend.OriginalOf(ledgerKey);
         var dash = ledgerKey.IndexOf('-', StringComparison.Ordinal);
         var name = dash < 0 ? ledgerKey : ledgerKey[..dash];
         return ByName.TryGetValue(name, out var info) && (dash < 0) == (info.RepeatsPer == EmailScope.Referral) ? info : null;

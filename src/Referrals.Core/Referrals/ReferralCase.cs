@@ -58,6 +58,48 @@ public sealed class ReferralCase(ReferralCaseState loaded)
     public void SendToTriage(DateTimeOffset at, string explanation) =>
         Route(ReferralStatus.NeedsTriage, null, at, explanation, explanation);
 
+    /// <summary>
+    /// An operator assigns a referral waiting in triage to a specialist they chose: a new assignment, Routed, by the
+    /// operator. Whether the specialist may take it (licence, treatment, capacity) is the caller's check.
+    /// </summary>
+    public void Assign(string specialistId, DateTimeOffset at, string explanation)
+    {
+        EnsureNoRerouteDue();
+        if (state.Status != ReferralStatus.NeedsTriage)
+        {
+            throw new InvalidStatusTransitionException(state.Status, ReferralStatus.Routed);
+        }
+
+        if (state.Excluded.Contains(specialistId))
+        {
+            throw new InvalidOperationException($"Specialist {specialistId} declined referral {Id} or let it time out; it is never offered to them again.");
+        }
+
+        Route(ReferralStatus.Routed, specialistId, at, explanation, $"Assigned to specialist {specialistId} by an operator.", Actor.Operator);
+    }
+
+    /// <summary>
+    /// An operator sends it round again. An open offer ends as a decline does (its specialist is excluded and counted
+    /// unanswered); a referral waiting in triage is simply routed again. Either way the re-route that must follow
+    /// (Offer or SendToTriage) records the operator.
+    /// </summary>
+    public void RerouteByOperator()
+    {
+        EnsureNoRerouteDue();
+        if (HasOpenOffer)
+        {
+            End(Actor.Operator, $"Taken back from {state.AssignedSpecialistId} by an operator.");
+        }
+        else if (state.Status == ReferralStatus.NeedsTriage)
+        {
+            ended = (Actor.Operator, "Routed again by an operator.");
+        }
+        else
+        {
+            throw new InvalidStatusTransitionException(state.Status, ReferralStatus.Routed);
+        }
+    }
+
     /// <summary>The specialist of the open offer says no: they are excluded, and it must be routed again.</summary>
     public void Decline(string specialistId, int assignment, string reason)
     {
@@ -173,7 +215,7 @@ public sealed class ReferralCase(ReferralCaseState loaded)
     /// <summary>The state and <see cref="NewHistory"/> were written: later changes number on from here.</summary>
     public void MarkSaved() => newHistory.Clear();
 
-    private void Route(ReferralStatus to, string? specialistId, DateTimeOffset at, string explanation, string outcome)
+    private void Route(ReferralStatus to, string? specialistId, DateTimeOffset at, string explanation, string outcome, Actor actor = Actor.System)
     {
         // Routed again only once the open offer has ended (declined or timed out), never over it.
         if (HasOpenOffer)
@@ -182,7 +224,7 @@ public sealed class ReferralCase(ReferralCaseState loaded)
         }
 
         StatusTransitions.EnsureCanMove(state.Status, to);
-        var (actor, reason) = ended ?? (Actor.System, "");
+        var (by, reason) = ended ?? (actor, "");
         ended = null;
         state = state with
         {
@@ -191,7 +233,7 @@ public sealed class ReferralCase(ReferralCaseState loaded)
             Assignment = state.Assignment + 1,
             RoutingExplanation = explanation,
         };
-        Move(to, at, actor, $"{reason} {outcome}".Trim());
+        Move(to, at, by, $"{reason} {outcome}".Trim());
     }
 
     private void End(Actor actor, string reason)

@@ -98,6 +98,18 @@ public static class Router
     }
 
     /// <summary>
+    /// What an operator's own choice of specialist must still meet: not one who declined it, licensed in the visitor's
+    /// state, offering the treatment (with REMS for esketamine). Null when they may be assigned; capacity is checked
+    /// apart, because an operator may override it.
+    /// </summary>
+    public static string? AssignmentReason(RoutingRequest request, Specialist s) =>
+        request.Excluded.Contains(s.Id) ? AlreadyExcluded
+        : !s.LicensedStates.Contains(request.State) ? NotLicensed
+        : !s.Treatments.Contains(request.Treatment) ? NoTreatment
+        : request.Treatment == Treatments.Esketamine.Code && !s.RemsCertified ? NotRems
+        : null;
+
+    /// <summary>
     /// The capacity rule, used both to rank and again when an offer is recorded. Capacity is counted when a specialist
     /// accepts, so offers nobody answers (a burst of fake submissions) never use up a week. Instead the offers a
     /// specialist holds unanswered are bounded: by <paramref name="maxOpenOffers"/>, and by the capacity left this week,

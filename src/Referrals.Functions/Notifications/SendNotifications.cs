@@ -97,6 +97,12 @@ public sealed partial class SendNotifications(
             var emails = referral is null ? await calledFor.WithdrawalNoticeAsync(message.ReferralId, message.WithdrawnSpecialistId!, cancellationToken)
                 : message.DuplicateId is { } duplicateId ? calledFor.DuplicateNotice(referral, duplicateId)
                 : await calledFor.ByStateAsync(referral, cancellationToken);
+            if (message.DuplicateId is null && referral is not null)
+            {
+                // Resends an operator asked for (Operations/ResendEmail): each is its own ledger row, so sent once.
+                emails = [.. emails, .. EmailResend.Copies(emails, partition.Emails.Values.Where(e => !e.IsDone).Select(e => e.LedgerKey))];
+            }
+
             var plan = Plan(message, referral, emails, partition);
             if (plan.Claims.Count > 0 && !await ledger.TryWriteAsync(referral, plan.Claims, cancellationToken))
             {
@@ -164,7 +170,8 @@ public sealed partial class SendNotifications(
 
             var row = existing ?? new EmailLedgerEntity { PartitionKey = message.ReferralId, RowKey = EmailLedgerEntity.RowKeyFor(email.LedgerKey), LedgerKey = email.LedgerKey };
             // Intake decided the daily cap when it counted this message's submission: a new referral, or a repeat.
-            var capped = EmailKinds.Of(email.Kind).CountsAgainstDailyCap
+            // An operator's resend is not held back by the cap: they chose to send it.
+            var capped = EmailKinds.Of(email.Kind).CountsAgainstDailyCap && !EmailResend.IsResend(email.LedgerKey)
                 && (message.DuplicateId is null ? referral?.ConfirmationCapped == true : message.NoticeCapped);
             row.State = capped ? EmailLedgerEntity.Suppressed : EmailLedgerEntity.Claimed;
             row.ClaimedAt = now;

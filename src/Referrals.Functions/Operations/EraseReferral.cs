@@ -1,10 +1,10 @@
-using System.Text.Json;
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Referrals.Core.Referrals;
+using Referrals.Functions.Operations.Audit;
 using Referrals.Functions.Privacy;
 using Referrals.Functions.Storage;
 using Referrals.Functions.Web;
@@ -13,14 +13,18 @@ namespace Referrals.Functions.Operations;
 
 /// <summary>
 /// For operators: withdraw a referral and erase its personal details (a request by phone or email, say), with a
-/// reason. The reason goes to an audit row in the referral's partition that survives the erasure.
+/// reason. The audit row, naming the operator's key, goes into the erasure's own transaction in the referral's
+/// partition (it survives the erasure) and into the day's operator audit log.
 /// </summary>
 public sealed partial class EraseReferral(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     ReferralErasure erasure,
+    OperatorAudit audit,
+    OperatorIdentity identity,
+    TimeProvider clock,
     ILogger<EraseReferral> logger)
 {
-    private const int MaxBodyBytes = 4 * 1024;
+    public const string Action = "erase";
 
     [Function(nameof(EraseReferral))]
     public async Task<IResult> Run(
@@ -28,43 +32,25 @@ public sealed partial class EraseReferral(
         string id,
         CancellationToken cancellationToken)
     {
-        if (await ReasonAsync(request, cancellationToken) is not { } reason)
+        if (OperatorRequest.Reason(await OperatorRequest.BodyAsync(request, cancellationToken)) is not { } reason)
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, "A reason is required.",
-                $"Send a JSON body such as {{\"reason\": \"Asked by phone\"}}, at most {AuditReasons.MaxLength} characters, without personal details.");
+            return OperatorRequest.ReasonRequired();
         }
 
-        // The Functions worker is not told which key authorised the call, so the audit can only say "operator".
-        if (!ReferralId.IsWellFormed(id) || !await erasure.EraseAsync(id, Actor.Operator, reason, cancellationToken))
+        // Read first only to blank the referral's own values out of the reason the day log keeps.
+        var before = ReferralId.IsWellFormed(id) ? await referrals.FindReferralAsync(id, cancellationToken) : null;
+        var keyName = identity.KeyName(request);
+        if (before is null || !await erasure.EraseAsync(id, Actor.Operator, reason, keyName, cancellationToken))
         {
             return Problems.NotFound("No referral has this reference.");
         }
 
+        await audit.RecordAsync(new AuditEntry(clock.GetUtcNow(), keyName, Action, id, AuditReasons.Scrub(reason, before)), cancellationToken);
         var stub = (await referrals.FindReferralAsync(id, cancellationToken))!;
-        LogErased(id);
+        LogErased(id, keyName);
         return TypedResults.Ok(new { id, status = stub.Status, erasedAt = stub.ErasedAt });
     }
 
-    private static async Task<string?> ReasonAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > MaxBodyBytes)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-            return body.RootElement.ValueKind == JsonValueKind.Object
-                && body.RootElement.TryGetProperty("reason", out var reason) && reason.ValueKind == JsonValueKind.String
-                && reason.GetString()!.Trim() is { Length: > 0 and <= AuditReasons.MaxLength } trimmed ? trimmed : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} erased by an operator")]
-    private partial void LogErased(string referralId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} erased by an operator (key {KeyName})")]
+    private partial void LogErased(string referralId, string keyName);
 }

@@ -20,12 +20,11 @@ namespace Referrals.Functions.Operations;
 /// <summary>
 /// A message that failed every attempt: it is parked for operators (nothing accepted is lost), its referral is marked
 /// Failed with the reason, and operators are alerted once per referral and queue, however many copies arrive.
-/// Operators then replay it onto its queue or discard it.
+/// Operators then replay it onto its queue or discard it (ListPoisonMessages, ResolvePoisonMessage).
 /// </summary>
 public sealed partial class PoisonMessages(
     [FromKeyedServices(StorageNames.PoisonTable)] TableClient parked,
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
-    QueueServiceClient queues,
     OperatorAlerts alerts,
     TimeProvider clock,
     ILogger<PoisonMessages> logger,
@@ -46,58 +45,6 @@ public sealed partial class PoisonMessages(
     [Function("HandleUrgentNotificationPoison")]
     public Task UrgentNotificationPoison([QueueTrigger(StorageNames.UrgentNotificationPoisonQueue, Connection = StorageNames.Connection)] string body, CancellationToken cancellationToken) =>
         ParkAsync(StorageNames.UrgentNotificationQueue, body, cancellationToken);
-
-    [Function("ListPoisonMessages")]
-    public async Task<IResult> List(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "ops/poison")] HttpRequest request,
-        CancellationToken cancellationToken)
-    {
-        var rows = new List<object>();
-        await foreach (var row in parked.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
-        {
-            rows.Add(new { queue = row.PartitionKey, id = row.RowKey, referralId = row.GetString("ReferralId"), parkedAt = row.GetDateTimeOffset("ParkedAt") });
-        }
-
-        return TypedResults.Ok(new { messages = rows });
-    }
-
-    [Function("ResolvePoisonMessage")]
-    public async Task<IResult> Resolve(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "ops/poison/{queue}/{id}/{action}")] HttpRequest request,
-        string queue,
-        string id,
-        string action,
-        CancellationToken cancellationToken)
-    {
-        var row = StorageNames.Queues.Contains(queue) ? await parked.GetEntityIfExistsAsync<TableEntity>(queue, id, cancellationToken: cancellationToken) : default;
-        if (row is not { HasValue: true })
-        {
-            return Problems.NotFound("No parked message has this queue and id.");
-        }
-
-        var referralId = row.Value!.GetString("ReferralId");
-        switch (action)
-        {
-            case "replay":
-                if (referralId is not null && await referrals.FindReferralAsync(referralId, cancellationToken) is { CurrentStatus: ReferralStatus.Failed, IsErased: false } failed)
-                {
-                    var replayed = failed.ToCase();
-                    replayed.Replay(clock.GetUtcNow(), StorageNames.WithoutUrgency(queue));
-                    await referrals.SaveAsync(failed, replayed, cancellationToken);
-                }
-
-                await queues.GetQueueClient(queue).SendMessageAsync(row.Value.GetString("Body"), cancellationToken);
-                break;
-            case "discard":
-                break;
-            default:
-                return Problems.Of(StatusCodes.Status400BadRequest, "The action is replay or discard.");
-        }
-
-        await parked.DeleteEntityAsync(queue, id, row.Value.ETag, cancellationToken);
-        LogResolved(queue, id, action);
-        return TypedResults.Ok(new { queue, id, action, referralId });
-    }
 
     private async Task ParkAsync(string queue, string body, CancellationToken cancellationToken)
     {
@@ -165,6 +112,4 @@ public sealed partial class PoisonMessages(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Poison message from {Queue} dropped: referral {ReferralId} is erased")]
     private partial void LogDroppedErased(string queue, string? referralId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Parked message {Queue}/{Id}: {Action}")]
-    private partial void LogResolved(string queue, string id, string action);
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Referrals;
 using Referrals.Core.Routing;
+using Referrals.Functions.Operations.Audit;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Storage;
 
@@ -35,12 +36,16 @@ public sealed partial class ReferralErasure(
     private const int MaxTransaction = 100;
     private const int MaxAttempts = 10;
 
-    private sealed record Request(bool Withdraw, Actor Actor, string Action, string AuditReason, string HistoryReason);
+    private sealed record Request(bool Withdraw, Actor Actor, string Action, string AuditReason, string HistoryReason, string? KeyName = null);
 
     /// <summary>Withdraws the referral and erases it. False when no referral has this id.</summary>
     /// <param name="reason">Kept in the audit row (with any of the referral's own values blanked), never in the history.</param>
     public Task<bool> EraseAsync(string referralId, Actor actor, string reason, CancellationToken cancellationToken) =>
-        RunAsync(referralId, new Request(true, actor, "erase", reason, WithdrawnReason), cancellationToken);
+        EraseAsync(referralId, actor, reason, null, cancellationToken);
+
+    /// <summary>As above, by an operator whose key <paramref name="keyName"/> names (see <see cref="OperatorIdentity"/>): the audit row says which.</summary>
+    public Task<bool> EraseAsync(string referralId, Actor actor, string reason, string? keyName, CancellationToken cancellationToken) =>
+        RunAsync(referralId, new Request(true, actor, "erase", reason, WithdrawnReason, keyName), cancellationToken);
 
     /// <summary>Erases the personal details and keeps the status, so counts by status stay right. False when no referral has this id.</summary>
     public Task<bool> EraseForRetentionAsync(string referralId, CancellationToken cancellationToken) =>
@@ -188,15 +193,23 @@ public sealed partial class ReferralErasure(
             ? Enum.TryParse<ReferralStatus>(referral.StatusBeforeFailure, out var before) ? before : ReferralStatus.Received
             : referral.CurrentStatus;
 
-    /// <summary>The audit row survives erasure: time, action, actor and reason, with the referral's own values blanked out of the reason.</summary>
-    private static TableEntity AuditRow(ReferralEntity referral, Request request, DateTimeOffset at) =>
-        new(referral.PartitionKey, $"{AuditRowPrefix}{at.UtcTicks:D19}-{Guid.NewGuid():N}")
+    /// <summary>
+    /// The audit row survives erasure: time, action, actor, the operator's key name when an operator erased it, and
+    /// the reason with the referral's own values blanked out. It is the operator audit's row (<see cref="OperatorAudit"/>),
+    /// so the referral's timeline and the audit API read it like any other.
+    /// </summary>
+    private static TableEntity AuditRow(ReferralEntity referral, Request request, DateTimeOffset at)
+    {
+        var actor = request.Actor.ToString().ToLowerInvariant();
+        var row = OperatorAudit.ReferralRow(new AuditEntry(at, request.KeyName ?? actor, request.Action, referral.PartitionKey, AuditReasons.Scrub(request.AuditReason, referral)));
+        row["Actor"] = actor;
+        if (request.KeyName is null)
         {
-            ["At"] = at,
-            ["Action"] = request.Action,
-            ["Actor"] = request.Actor.ToString().ToLowerInvariant(),
-            ["Reason"] = AuditReasons.Scrub(request.AuditReason, referral),
-        };
+            row.Remove(nameof(AuditEntry.KeyName)); // not an operator's key: the actor says who
+        }
+
+        return row;
+    }
 
     private async Task<List<TableEntity>> PartitionRowsAsync(string referralId, CancellationToken cancellationToken)
     {

@@ -16,4 +16,7 @@ public sealed class RetentionOptions
 
     /// <summary>Raw learn-more click rows (aggregated per day, topic and post first).</summary>
     public TimeSpan LinkClicks { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>The operator audit: the OperatorAudit day log and the audit rows in referrals' partitions.</summary>
+    public TimeSpan Audit { get; set; } = TimeSpan.FromDays(365);
 }

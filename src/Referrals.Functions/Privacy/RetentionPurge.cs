@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Referrals.Core.Referrals;
 using Referrals.Functions.Intake;
+using Referrals.Functions.Operations.Audit;
 using Referrals.Functions.Storage;
 
 namespace Referrals.Functions.Privacy;
@@ -20,6 +21,7 @@ public sealed partial class RetentionPurge(
     [FromKeyedServices(StorageNames.EmailLedgerTable)] TableClient ledger,
     [FromKeyedServices(StorageNames.IntakeGuardsTable)] TableClient guards,
     [FromKeyedServices(StorageNames.PoisonTable)] TableClient parked,
+    [FromKeyedServices(StorageNames.OperatorAuditTable)] TableClient audit,
     ReferralErasure erasure,
     ClickRollup clicks,
     IOptions<RetentionOptions> retention,
@@ -27,7 +29,7 @@ public sealed partial class RetentionPurge(
     TimeProvider clock,
     ILogger<RetentionPurge> logger)
 {
-    public sealed record Result(int ReferralsErased, int GuardRows, int EmailRows, int ParkedRows, int ClickSummaries, int ClickRows);
+    public sealed record Result(int ReferralsErased, int GuardRows, int EmailRows, int ParkedRows, int ClickSummaries, int ClickRows, int AuditRows = 0);
 
     public async Task<Result> PurgeAsync(CancellationToken cancellationToken)
     {
@@ -40,8 +42,9 @@ public sealed partial class RetentionPurge(
             await PurgeEmailRecordsAsync(now - periods.EmailRecords, cancellationToken),
             await PurgeParkedAsync(now - periods.PoisonMessages, cancellationToken),
             rolled.Summaries,
-            rolled.RawRowsDeleted);
-        LogPurged(result.ReferralsErased, result.GuardRows, result.EmailRows, result.ParkedRows, result.ClickSummaries, result.ClickRows);
+            rolled.RawRowsDeleted,
+            await PurgeAuditAsync(now - periods.Audit, cancellationToken));
+        LogPurged(result.ReferralsErased, result.GuardRows, result.EmailRows, result.ParkedRows, result.ClickSummaries, result.ClickRows, result.AuditRows);
         return result;
     }
 
@@ -193,6 +196,29 @@ public sealed partial class RetentionPurge(
         return deleted;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention purge: {Referrals} referrals erased, {GuardRows} guard rows, {EmailRows} email records, {ParkedRows} parked messages, {ClickRows} raw clicks into {ClickSummaries} summaries")]
-    private partial void LogPurged(int referrals, int guardRows, int emailRows, int parkedRows, int clickSummaries, int clickRows);
+    /// <summary>
+    /// Audit entries older than Retention:Audit: whole days of the OperatorAudit log (its partitions are days, so
+    /// the query reads only the expired ones), and the same entries kept in referrals' partitions.
+    /// </summary>
+    private async Task<int> PurgeAuditAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        // A day goes once all of it is older than the cutoff: the cutoff's own day stays until the next run.
+        var byDay = TableClient.CreateQueryFilter($"PartitionKey lt {OperatorAudit.DayKey(cutoff)}");
+        await foreach (var row in audit.QueryAsync<TableEntity>(byDay, select: [nameof(ITableEntity.PartitionKey), nameof(ITableEntity.RowKey)], cancellationToken: cancellationToken))
+        {
+            deleted += await audit.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken) ? 1 : 0;
+        }
+
+        var inPartitions = TableClient.CreateQueryFilter($"RowKey ge {OperatorAudit.RowPrefix} and RowKey lt {"audit."} and At lt {cutoff}");
+        await foreach (var row in referrals.QueryAsync<TableEntity>(inPartitions, select: [nameof(ITableEntity.PartitionKey), nameof(ITableEntity.RowKey)], cancellationToken: cancellationToken))
+        {
+            deleted += await referrals.DeleteIfPresentAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken) ? 1 : 0;
+        }
+
+        return deleted;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention purge: {Referrals} referrals erased, {GuardRows} guard rows, {EmailRows} email records, {ParkedRows} parked messages, {ClickRows} raw clicks into {ClickSummaries} summaries, {AuditRows} audit entries")]
+    private partial void LogPurged(int referrals, int guardRows, int emailRows, int parkedRows, int clickSummaries, int clickRows, int auditRows);
 }

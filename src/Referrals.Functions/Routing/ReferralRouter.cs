@@ -27,7 +27,8 @@ public sealed partial class ReferralRouter(
     /// Routes <paramref name="referral"/> (read with its ETag) as <paramref name="referralCase"/> (loaded from it, with the
     /// caller's decline or timeout if any) says, in the same write as the new assignment.
     /// </summary>
-    public async Task<ReferralStatus> RouteAsync(ReferralEntity referral, ReferralCase referralCase, CancellationToken cancellationToken)
+    /// <param name="alongside">Rows of the referral's partition to commit with it (an operator's audit row).</param>
+    public async Task<ReferralStatus> RouteAsync(ReferralEntity referral, ReferralCase referralCase, CancellationToken cancellationToken, IReadOnlyList<ITableEntity>? alongside = null)
     {
         var now = clock.GetUtcNow();
         Specialist? chosen = null;
@@ -76,7 +77,7 @@ public sealed partial class ReferralRouter(
                 referralCase.Offer(chosen.Id, now, explanation);
             }
 
-            await referrals.SaveAsync(referral, referralCase, [decisionRow], cancellationToken);
+            await referrals.SaveAsync(referral, referralCase, [decisionRow, .. alongside ?? []], cancellationToken);
         }
         catch
         {
@@ -94,10 +95,10 @@ public sealed partial class ReferralRouter(
     }
 
     /// <summary>Routes again after <paramref name="referralCase"/> recorded a decline or timeout, and releases the ended offer.</summary>
-    public async Task<ReferralStatus> RerouteAsync(ReferralEntity referral, ReferralCase referralCase, CancellationToken cancellationToken)
+    public async Task<ReferralStatus> RerouteAsync(ReferralEntity referral, ReferralCase referralCase, CancellationToken cancellationToken, IReadOnlyList<ITableEntity>? alongside = null)
     {
         var previous = referral.AssignedSpecialistId ?? throw new InvalidOperationException($"Referral {referral.PartitionKey} has no assignment to end.");
-        var status = await RouteAsync(referral, referralCase, cancellationToken);
+        var status = await RouteAsync(referral, referralCase, cancellationToken, alongside);
         await directory.ReleaseOfferAsync(previous, cancellationToken);
         return status;
     }

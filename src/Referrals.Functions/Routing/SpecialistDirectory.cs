@@ -133,34 +133,45 @@ public sealed class SpecialistDirectory(
     /// the write's ETag.
     /// </summary>
     public Task<string?> OfferAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, CancellationToken cancellationToken) =>
-        InTurnAsync(specialist.Id, () => OfferInTurnAsync(week, specialist, maxOpenOffers, now, cancellationToken), cancellationToken);
+        InTurnAsync(specialist.Id, () => OfferInTurnAsync(week, specialist, maxOpenOffers, now, beyondCapacity: false, cancellationToken), cancellationToken);
 
-    private async Task<string?> OfferInTurnAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// An operator's assignment that overrides capacity: the offer is recorded whatever the counts say (so the
+    /// decline, timeout or acceptance that ends it balances the count), and the rule it went past is returned (null
+    /// when it was within capacity after all), for the audit.
+    /// </summary>
+    public Task<string?> OfferBeyondCapacityAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, CancellationToken cancellationToken) =>
+        InTurnAsync(specialist.Id, () => OfferInTurnAsync(week, specialist, maxOpenOffers, now, beyondCapacity: true, cancellationToken), cancellationToken);
+
+    /// <returns>The capacity rule that stopped the offer (or, <paramref name="beyondCapacity"/>, that it went past).</returns>
+    private async Task<string?> OfferInTurnAsync(string week, Specialist specialist, int maxOpenOffers, DateTimeOffset now, bool beyondCapacity, CancellationToken cancellationToken)
     {
         var current = await CurrentAsync(week, cancellationToken);
         var fromSnapshot = true;
         OpenOffersEntity? written = null;
-        var refused = await loads.ChangeAsync<OpenOffersEntity, string?>(OpenOffersEntity.PartitionKeyValue, specialist.Id, async open =>
+        var rule = await loads.ChangeAsync<OpenOffersEntity, string?>(OpenOffersEntity.PartitionKeyValue, specialist.Id, async open =>
         {
+            written = null;
             var count = open?.Count ?? 0;
             var accepted = fromSnapshot
                 ? current.Accepted.TryGetValue(specialist.Id, out var load) ? load.Accepted : 0
                 : await AcceptedAsync(current, week, specialist.Id, cancellationToken);
             fromSnapshot = false;
-            if (Router.CapacityReason(specialist.WeeklyCapacity, accepted, count, maxOpenOffers) is { } rule)
+            var capacity = Router.CapacityReason(specialist.WeeklyCapacity, accepted, count, maxOpenOffers);
+            if (capacity is not null && !beyondCapacity)
             {
                 Remember(current, open);
-                return (null, rule);
+                return (null, capacity);
             }
 
             written = open ?? new OpenOffersEntity { RowKey = specialist.Id };
             written.Count = count + 1;
             written.LastOfferedAt = now;
             written.ChangedAt = clock.GetUtcNow();
-            return (written, null);
+            return (written, capacity);
         }, cancellationToken, KnownOpen(current, specialist.Id));
-        Remember(current, refused is null ? written : null);
-        return refused;
+        Remember(current, written);
+        return rule;
     }
 
     /// <summary>

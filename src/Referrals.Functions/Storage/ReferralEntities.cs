@@ -236,6 +236,9 @@ public sealed class EmailLedgerEntity : ITableEntity
     /// <summary>Not sent because the address had its daily allowance of confirmations.</summary>
     public const string Suppressed = "Suppressed";
 
+    /// <summary>An operator asked for a resend (its key ends in a resend number): the next notification sends it, once.</summary>
+    public const string Requested = "Requested";
+
     public string State { get; set; } = Claimed;
 
     /// <summary>The email's ledger key (its kind, plus the assignment or repeat it belongs to).</summary>

@@ -17,9 +17,16 @@ public sealed class OperatorAudit(
 
     public static string DayKey(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>The entry as a row of the referral's partition, for the action's own transaction.</summary>
-    public static TableEntity ReferralRow(AuditEntry entry) =>
-        Fill(new TableEntity(entry.ReferralId ?? throw new ArgumentException("The entry names no referral.", nameof(entry)), $"{RowPrefix}{entry.At.UtcTicks:D19}-{Guid.NewGuid():N}"), entry);
+    /// <summary>
+    /// The entry as a row of the referral's partition, for the action's own transaction. The partition names the
+    /// referral, so the row does not repeat it: after an erasure, no row but the partition's own says which it was.
+    /// </summary>
+    public static TableEntity ReferralRow(AuditEntry entry)
+    {
+        var row = Fill(new TableEntity(entry.ReferralId ?? throw new ArgumentException("The entry names no referral.", nameof(entry)), $"{RowPrefix}{entry.At.UtcTicks:D19}-{Guid.NewGuid():N}"), entry);
+        row.Remove(nameof(AuditEntry.ReferralId));
+        return row;
+    }
 
     /// <summary>Writes the entry to the day's log (one request).</summary>
     public Task RecordAsync(AuditEntry entry, CancellationToken cancellationToken) =>
