@@ -89,6 +89,16 @@ public partial class DashboardBrowserTests(PipelineFixture fixture, BrowserFixtu
         var triaged = await SubmitAsync("TX", "esketamine-nasal-spray", post);
         await WaitForStatusAsync(triaged, "NeedsTriage");
         var parked = await ParkedReferralAsync();
+        var screenshot = Environment.GetEnvironmentVariable("REFERRALS_SCREENSHOT") is { Length: > 0 };
+        if (screenshot)
+        {
+            // A few more referrals, so that the picture shows a working day rather than the test's three.
+            foreach (var (state, treatment) in new[] { ("NY", "iv-ketamine-infusion"), ("CA", "oral-ketamine"), ("CA", "esketamine-nasal-spray"), ("MA", "consultation"), ("AK", "consultation"), ("IL", "iv-ketamine-infusion"), ("WA", "iv-ketamine-infusion"), ("FL", "esketamine-nasal-spray") })
+            {
+                await SubmitAsync(state, treatment, "ketamine-therapy");
+            }
+        }
+
         var page = await NewPageAsync(1280, 800, bypassCsp: true);
 
         // The key prompt; a wrong key is asked for again.
@@ -174,7 +184,7 @@ public partial class DashboardBrowserTests(PipelineFixture fixture, BrowserFixtu
         await page.Locator("#poison-table tbody a", new() { HasText = parked }).WaitForAsync(new() { State = WaitForSelectorState.Detached });
         await WaitForStatusAsync(parked, "Notified");
 
-        if (Environment.GetEnvironmentVariable("REFERRALS_SCREENSHOT") is { Length: > 0 })
+        if (screenshot)
         {
             await page.GetByRole(AriaRole.Button, new() { Name = "Refresh now" }).ClickAsync();
             await page.EvaluateAsync("window.scrollTo(0, 0)");
