@@ -56,6 +56,23 @@ public sealed partial class AssignReferral(
         }
 
         var overrideCapacity = body["overrideCapacity"]?.GetValue<bool>() == true;
+        var keyName = identity.KeyName(request);
+        // The referral's row also changes when its emails finish: a conflict with such a write is decided again on a
+        // fresh read (the checks run again), and only a referral that keeps changing gets the 409.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await TryAssignAsync(id, specialistId, overrideCapacity, reason, keyName, attempt == MaxAttempts, cancellationToken) is { } result)
+            {
+                return result;
+            }
+        }
+    }
+
+    private const int MaxAttempts = 3;
+
+    /// <returns>The answer, or null when the write met a concurrent change and may be tried again.</returns>
+    private async Task<IResult?> TryAssignAsync(string id, string specialistId, bool overrideCapacity, string reason, string keyName, bool lastAttempt, CancellationToken cancellationToken)
+    {
         var referral = ReferralId.IsWellFormed(id) ? await referrals.FindReferralAsync(id, cancellationToken) : null;
         if (referral is null)
         {
@@ -93,7 +110,6 @@ public sealed partial class AssignReferral(
                 new Dictionary<string, object?> { ["rule"] = full });
         }
 
-        var keyName = identity.KeyName(request);
         var detail = $"specialist={specialist.Id}" + (exceeded is not null ? $"; capacity overridden: {exceeded}" : overrideCapacity ? "; override asked, within capacity" : "");
         var entry = new AuditEntry(now, keyName, Action, id, AuditReasons.Scrub(reason, referral), detail);
         var assigned = referral.ToCase();
@@ -117,7 +133,7 @@ public sealed partial class AssignReferral(
             await directory.ReleaseOfferAsync(specialist.Id, CancellationToken.None);
             if (e is RequestFailedException failed && failed.IsConflict())
             {
-                return Problems.Of(StatusCodes.Status409Conflict, "The referral changed meanwhile.", "Look at it again, then assign it if it still needs it.");
+                return lastAttempt ? Problems.Of(StatusCodes.Status409Conflict, "The referral changed meanwhile.", "Look at it again, then assign it if it still needs it.") : null;
             }
 
             throw;

@@ -40,6 +40,23 @@ public sealed partial class RerouteReferral(
             return OperatorRequest.ReasonRequired();
         }
 
+        var keyName = identity.KeyName(request);
+        // The referral's row also changes when its emails finish: a conflict with such a write is decided again on a
+        // fresh read, and only a referral that keeps changing gets the 409.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await TryRerouteAsync(id, reason, keyName, attempt == MaxAttempts, cancellationToken) is { } result)
+            {
+                return result;
+            }
+        }
+    }
+
+    private const int MaxAttempts = 3;
+
+    /// <returns>The answer, or null when the write met a concurrent change and may be tried again.</returns>
+    private async Task<IResult?> TryRerouteAsync(string id, string reason, string keyName, bool lastAttempt, CancellationToken cancellationToken)
+    {
         var referral = ReferralId.IsWellFormed(id) ? await referrals.FindReferralAsync(id, cancellationToken) : null;
         if (referral is null)
         {
@@ -62,7 +79,6 @@ public sealed partial class RerouteReferral(
         }
 
         var previous = referral.AssignedSpecialistId;
-        var keyName = identity.KeyName(request);
         var entry = new AuditEntry(clock.GetUtcNow(), keyName, Action, id, AuditReasons.Scrub(reason, referral), previous is null ? "from=triage" : $"from={previous}");
         try
         {
@@ -78,7 +94,7 @@ public sealed partial class RerouteReferral(
         }
         catch (RequestFailedException e) when (e.IsConflict())
         {
-            return Problems.Of(StatusCodes.Status409Conflict, "The referral changed meanwhile.", "Look at it again, then route it again if it still needs it.");
+            return lastAttempt ? Problems.Of(StatusCodes.Status409Conflict, "The referral changed meanwhile.", "Look at it again, then route it again if it still needs it.") : null;
         }
 
         await audit.RecordAsync(entry, cancellationToken);
