@@ -73,10 +73,13 @@ public partial class DashboardBrowserTests(PipelineFixture fixture, BrowserFixtu
 
     private static Task<string> ActiveIdAsync(IPage page) => page.EvaluateAsync<string>("document.activeElement.id");
 
+    private static ILocator TileLocator(IPage page, string group, string label) =>
+        page.Locator(".tile-group").Filter(new() { Has = page.GetByRole(AriaRole.Heading, new() { Name = group, Exact = true }) })
+            .Locator(".tile").Filter(new() { Has = page.Locator("dt", new() { HasTextRegex = new Regex($"^{Regex.Escape(label)}$") }) });
+
     private static async Task<int> TileAsync(IPage page, string group, string label)
     {
-        var tile = page.Locator(".tile-group").Filter(new() { Has = page.GetByRole(AriaRole.Heading, new() { Name = group, Exact = true }) })
-            .Locator(".tile").Filter(new() { Has = page.Locator("dt", new() { HasTextRegex = new Regex($"^{Regex.Escape(label)}$") }) });
+        var tile = TileLocator(page, group, label);
         return int.Parse(await tile.Locator("dd").InnerTextAsync(), System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -117,6 +120,9 @@ public partial class DashboardBrowserTests(PipelineFixture fixture, BrowserFixtu
         await page.Locator("#tiles dd").First.WaitForAsync();
         Assert.True(await TileAsync(page, "Needs attention", "Waiting in triage") >= 1);
         Assert.True(await TileAsync(page, "Last 24 hours", "Received") >= 2);
+        // A "needs attention" tile above zero is marked (amber); a plain count never is.
+        Assert.Contains("alert", await TileLocator(page, "Needs attention", "Waiting in triage").GetAttributeAsync("class") ?? "");
+        Assert.DoesNotContain("alert", await TileLocator(page, "Last 24 hours", "Received").GetAttributeAsync("class") ?? "");
         Assert.Equal(72, await page.Locator("#chart-svg rect").CountAsync());
         Assert.Equal(24, await page.Locator("#hourly-table tbody tr").CountAsync());
         Assert.True(await page.Locator("#queues-table tbody tr").CountAsync() >= 2);
