@@ -75,6 +75,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
 
         var connection = SettingNames.Connection(StorageNames.Connection, builder.Configuration);
         var azurite = await EnsureStorageAsync(connection, options, functionsPath);
+        WebApplication? web = null;
         try
         {
             var functions = FunctionsApp.Load(functionsPath, Environment.ProcessorCount);
@@ -97,7 +98,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
             // address that connected to it and the worker believes only that loopback hop, so what a client writes in
             // X-Forwarded-For never becomes RemoteIpAddress. Here the client connects directly, so RemoteIpAddress is
             // already that address. Which forwarded headers to believe is the app's decision (Intake:TrustedProxies).
-            var web = builder.Build();
+            web = builder.Build();
             MailViewerGuard.Use(web);
             var routes = HttpTriggerEndpoints.Map(web, functions, invokers);
             MailSinkEndpoints.Map(web);
@@ -105,12 +106,21 @@ public sealed partial class DevHostApp : IAsyncDisposable
             var queues = functions.Functions.Where(f => f.Trigger.Type.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
                 .Select(f => SettingNames.Resolve(f.Trigger.Get("queueName")!, builder.Configuration))
                 .Concat(StorageNames.Queues);
-            await StorageBootstrap.CreateAsync(connection, queues, StorageNames.Tables, cancellationToken);
+            if (options.CreateStorage)
+            {
+                await StorageBootstrap.CreateAsync(connection, queues, StorageNames.Tables, cancellationToken);
+            }
+
             await web.StartAsync(cancellationToken);
             return new DevHostApp(web, azurite, functions, routes, baseAddress);
         }
         catch
         {
+            if (web is not null)
+            {
+                await web.DisposeAsync();
+            }
+
             if (azurite is not null)
             {
                 await azurite.DisposeAsync();

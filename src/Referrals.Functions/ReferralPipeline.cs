@@ -30,6 +30,8 @@ public static class ReferralPipeline
         services.AddProblemDetails();
 
         services.AddReferralStorage(configuration);
+        // Registered first among the app's hosted services, so nothing starts on storage that is not there.
+        services.AddHostedService<StorageCheck>();
         foreach (var table in StorageNames.Tables.Except([StorageNames.ReferralsTable]))
         {
             services.AddKeyedSingleton(table, (sp, _) => sp.GetRequiredService<TableServiceClient>().GetTableClient(table));
