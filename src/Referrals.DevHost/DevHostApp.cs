@@ -78,7 +78,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
         WebApplication? web = null;
         try
         {
-            var functions = FunctionsApp.Load(functionsPath, Environment.ProcessorCount);
+            var functions = FunctionsApp.Load(functionsPath, Environment.ProcessorCount, builder.Configuration);
             var invokers = functions.Functions.Select(f => FunctionInvoker.Create(f, functionsPath)).ToList();
 
             builder.Services.AddReferralPipeline(builder.Configuration);
