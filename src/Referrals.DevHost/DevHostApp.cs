@@ -83,6 +83,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
 
             builder.Services.AddReferralPipeline(builder.Configuration);
             builder.Services.AddMvc(); // as ConfigureFunctionsWebApplication does, so IActionResult executes the same way
+            builder.Services.AddPlatformCors(builder.Configuration);
             builder.Services.AddSingleton(functions);
             builder.Services.AddSingleton<IReadOnlyList<FunctionInvoker>>(invokers);
             builder.Services.AddSingleton<QueueTriggerService>();
@@ -100,6 +101,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
             // already that address. Which forwarded headers to believe is the app's decision (Intake:TrustedProxies).
             web = builder.Build();
             MailViewerGuard.Use(web);
+            web.UsePlatformCors();
             var routes = HttpTriggerEndpoints.Map(web, functions, invokers);
             MailSinkEndpoints.Map(web);
 
