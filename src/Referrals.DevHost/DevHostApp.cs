@@ -75,13 +75,15 @@ public sealed partial class DevHostApp : IAsyncDisposable
 
         var connection = SettingNames.Connection(StorageNames.Connection, builder.Configuration);
         var azurite = await EnsureStorageAsync(connection, options, functionsPath);
+        WebApplication? web = null;
         try
         {
-            var functions = FunctionsApp.Load(functionsPath, Environment.ProcessorCount);
+            var functions = FunctionsApp.Load(functionsPath, Environment.ProcessorCount, builder.Configuration);
             var invokers = functions.Functions.Select(f => FunctionInvoker.Create(f, functionsPath)).ToList();
 
             builder.Services.AddReferralPipeline(builder.Configuration);
             builder.Services.AddMvc(); // as ConfigureFunctionsWebApplication does, so IActionResult executes the same way
+            builder.Services.AddPlatformCors(builder.Configuration);
             builder.Services.AddSingleton(functions);
             builder.Services.AddSingleton<IReadOnlyList<FunctionInvoker>>(invokers);
             builder.Services.AddSingleton<QueueTriggerService>();
@@ -97,20 +99,30 @@ public sealed partial class DevHostApp : IAsyncDisposable
             // address that connected to it and the worker believes only that loopback hop, so what a client writes in
             // X-Forwarded-For never becomes RemoteIpAddress. Here the client connects directly, so RemoteIpAddress is
             // already that address. Which forwarded headers to believe is the app's decision (Intake:TrustedProxies).
-            var web = builder.Build();
+            web = builder.Build();
             MailViewerGuard.Use(web);
+            web.UsePlatformCors();
             var routes = HttpTriggerEndpoints.Map(web, functions, invokers);
             MailSinkEndpoints.Map(web);
 
             var queues = functions.Functions.Where(f => f.Trigger.Type.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
                 .Select(f => SettingNames.Resolve(f.Trigger.Get("queueName")!, builder.Configuration))
                 .Concat(StorageNames.Queues);
-            await StorageBootstrap.CreateAsync(connection, queues, StorageNames.Tables, cancellationToken);
+            if (options.CreateStorage)
+            {
+                await StorageBootstrap.CreateAsync(connection, queues, StorageNames.Tables, cancellationToken);
+            }
+
             await web.StartAsync(cancellationToken);
             return new DevHostApp(web, azurite, functions, routes, baseAddress);
         }
         catch
         {
+            if (web is not null)
+            {
+                await web.DisposeAsync();
+            }
+
             if (azurite is not null)
             {
                 await azurite.DisposeAsync();

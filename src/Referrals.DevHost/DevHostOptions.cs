@@ -14,6 +14,12 @@ public sealed class DevHostOptions
     /// <summary>How long in-flight invocations may run on after Ctrl+C before they are cancelled and their messages released.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Create the app's queues and tables at start, as infra does on Azure. Off, the app's own start-up check
+    /// (Referrals.Functions.Storage.StorageCheck) refuses to start on storage that lacks any of them.
+    /// </summary>
+    public bool CreateStorage { get; set; } = true;
+
     public AzuriteOptions Azurite { get; set; } = new();
 }
 

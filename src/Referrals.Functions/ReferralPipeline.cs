@@ -29,13 +29,9 @@ public static class ReferralPipeline
         services.TryAddSingleton(TimeProvider.System);
         services.AddProblemDetails();
 
-        var connection = configuration[StorageNames.Connection];
-        services.AddSingleton(_ => new TableServiceClient(connection));
-        services.AddSingleton(_ => new QueueServiceClient(connection, new QueueClientOptions
-        {
-            // The queue trigger decodes Base64 by default (host.json extensions.queues.messageEncoding).
-            MessageEncoding = QueueMessageEncoding.Base64,
-        }));
+        services.AddReferralStorage(configuration);
+        // Registered first among the app's hosted services, so nothing starts on storage that is not there.
+        services.AddHostedService<StorageCheck>();
         foreach (var table in StorageNames.Tables.Except([StorageNames.ReferralsTable]))
         {
             services.AddKeyedSingleton(table, (sp, _) => sp.GetRequiredService<TableServiceClient>().GetTableClient(table));

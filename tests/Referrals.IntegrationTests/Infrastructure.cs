@@ -162,6 +162,9 @@ public sealed class PipelineFixture : IAsyncLifetime
         ["DevHost:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["DevHost:Azurite:AutoStart"] = "false",
         ["DevHost:ShutdownGrace"] = "00:00:05",
+        // Local runs' fast queue values over host.json's production ones, through the host's own override keys.
+        ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:02",
+        ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:05",
         ["DevHost:Keys:Master"] = TestKeys.Master,
         ["DevHost:Keys:Host:default"] = TestKeys.Host,
         ["DevHost:Keys:Functions:GetQueueHealth:default"] = TestKeys.QueueHealthFunction,

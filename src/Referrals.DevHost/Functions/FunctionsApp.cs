@@ -55,7 +55,8 @@ public sealed class FunctionsApp
         typeof(FunctionsApp).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .FirstOrDefault(a => a.Key == "FunctionsAppPath")?.Value;
 
-    public static FunctionsApp Load(string directory, int processorCount)
+    /// <param name="configuration">Settings that override host.json as on the Functions host (<see cref="HostJsonOverrides"/>).</param>
+    public static FunctionsApp Load(string directory, int processorCount, IConfiguration? configuration = null)
     {
         var metadataPath = Path.Combine(directory, "functions.metadata");
         var hostPath = Path.Combine(directory, "host.json");
@@ -77,7 +78,7 @@ public sealed class FunctionsApp
         var hostJson = File.Exists(hostPath)
             ? JsonNode.Parse(File.ReadAllText(hostPath), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })!.AsObject()
             : new JsonObject();
-        return new FunctionsApp(directory, functions, ReadHostSettings(hostJson, processorCount));
+        return new FunctionsApp(directory, functions, ReadHostSettings(HostJsonOverrides.Apply(hostJson, configuration), processorCount));
     }
 
     internal static HostSettings ReadHostSettings(JsonObject hostJson, int processorCount)
