@@ -79,6 +79,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
         {
             var functions = FunctionsApp.Load(functionsPath, Environment.ProcessorCount);
             var invokers = functions.Functions.Select(f => FunctionInvoker.Create(f, functionsPath)).ToList();
+            FidelityCheck.Verify(invokers);
 
             builder.Services.AddReferralPipeline(builder.Configuration);
             builder.Services.AddMvc(); // as ConfigureFunctionsWebApplication does, so IActionResult executes the same way

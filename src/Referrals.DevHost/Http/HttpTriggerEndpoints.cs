@@ -92,12 +92,13 @@ public static partial class HttpTriggerEndpoints
     {
         var type = parameter.ParameterType;
         if (type == typeof(HttpRequest)) return context.Request;
-        if (type == typeof(HttpContext)) return context;
         if (type == typeof(CancellationToken)) return context.RequestAborted;
         if (type == typeof(FunctionContext)) return new DevHostFunctionContext(invoker.Metadata.Name, context.RequestServices, context.RequestAborted);
 
-        // Like the worker, other parameters bind by name from the route values, then the query string.
-        var raw = context.GetRouteValue(parameter.Name!)?.ToString() ?? context.Request.Query[parameter.Name!].FirstOrDefault();
+        // As the host's binding data (HttpTriggerAttributeBindingProvider.GetRequestBindingDataAsync in
+        // azure-webjobs-sdk-extensions): route values win over the query string, whose "code" (the key) is never bound.
+        var raw = context.GetRouteValue(parameter.Name!)?.ToString()
+            ?? (string.Equals(parameter.Name, HttpKeyCheck.QueryName, StringComparison.OrdinalIgnoreCase) ? null : context.Request.Query[parameter.Name!].FirstOrDefault());
         if (raw is null)
         {
             return parameter.HasDefaultValue ? parameter.DefaultValue : type.IsValueType ? Activator.CreateInstance(type) : null;
