@@ -87,6 +87,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
             builder.Services.AddSingleton<IReadOnlyList<FunctionInvoker>>(invokers);
             builder.Services.AddSingleton<QueueTriggerService>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueTriggerService>());
+            builder.Services.AddSingleton(ScheduleStatusStore.FromConnection(connection));
             builder.Services.AddHostedService<TimerTriggerService>();
             builder.Services.AddSingleton<MailStore>();
             builder.Services.Configure<HttpKeyOptions>(builder.Configuration.GetSection($"{DevHostOptions.Section}:Keys"));
