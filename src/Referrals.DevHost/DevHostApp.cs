@@ -80,6 +80,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
         {
             var functions = FunctionsApp.Load(functionsPath, Environment.ProcessorCount, builder.Configuration);
             var invokers = functions.Functions.Select(f => FunctionInvoker.Create(f, functionsPath)).ToList();
+            FidelityCheck.Verify(invokers);
 
             builder.Services.AddReferralPipeline(builder.Configuration);
             builder.Services.AddMvc(); // as ConfigureFunctionsWebApplication does, so IActionResult executes the same way
@@ -88,6 +89,7 @@ public sealed partial class DevHostApp : IAsyncDisposable
             builder.Services.AddSingleton<IReadOnlyList<FunctionInvoker>>(invokers);
             builder.Services.AddSingleton<QueueTriggerService>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueTriggerService>());
+            builder.Services.AddSingleton(ScheduleStatusStore.FromConnection(connection));
             builder.Services.AddHostedService<TimerTriggerService>();
             builder.Services.AddSingleton<MailStore>();
             builder.Services.Configure<HttpKeyOptions>(builder.Configuration.GetSection($"{DevHostOptions.Section}:Keys"));

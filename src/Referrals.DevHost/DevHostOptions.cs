@@ -11,7 +11,10 @@ public sealed class DevHostOptions
     /// <summary>The Functions build folder; by default the one this DevHost was built against.</summary>
     public string? FunctionsAppPath { get; set; }
 
-    /// <summary>How long in-flight invocations may run on after Ctrl+C before they are cancelled and their messages released.</summary>
+    /// <summary>
+    /// How long a stop waits for in-flight invocations, as the host's shutdown timeout bounds it. Their token is signalled
+    /// at once (or, with FUNCTIONS_ENABLE_DRAIN_ON_APP_STOPPING=true, only once this has passed).
+    /// </summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>

@@ -77,13 +77,6 @@ public class HttpTriggerTests(PipelineFixture fixture)
     }
 
     [Fact]
-    public async Task Methods_not_declared_by_the_trigger_are_refused()
-    {
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await SendAsync(HttpMethod.Delete, "/api/referrals")).StatusCode);
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await SendAsync(HttpMethod.Post, "/api/referrals/R-00000-00000")).StatusCode);
-    }
-
-    [Fact]
     public async Task Routes_live_under_the_host_json_route_prefix_only()
     {
         Assert.Equal("api", fixture.Host.Functions.Host.RoutePrefix);

@@ -23,6 +23,8 @@ public sealed class FunctionInvoker
     public FunctionMetadata Metadata { get; }
     public IReadOnlyList<ParameterInfo> Parameters { get; }
 
+    public Type ReturnType => method.ReturnType;
+
     public ParameterInfo TriggerParameter => Parameters.Single(p => p.Name == Metadata.Trigger.Name);
 
     /// <summary>Resolves the metadata's entryPoint ("Namespace.Class.Method") in its scriptFile's assembly.</summary>

@@ -13,7 +13,8 @@ public sealed record FunctionBinding(string Name, string Type, string Direction,
     public bool IsTrigger => Type.EndsWith("Trigger", StringComparison.OrdinalIgnoreCase);
 }
 
-public sealed record FunctionMetadata(string Name, string ScriptFile, string EntryPoint, IReadOnlyList<FunctionBinding> Bindings)
+/// <param name="Retry">The function's retry policy block, if the metadata has one.</param>
+public sealed record FunctionMetadata(string Name, string ScriptFile, string EntryPoint, IReadOnlyList<FunctionBinding> Bindings, JsonObject? Retry = null)
 {
     public FunctionBinding Trigger => Bindings.Single(b => b.IsTrigger);
 }
@@ -72,7 +73,8 @@ public sealed class FunctionsApp
                 (string)f["scriptFile"]!,
                 (string)f["entryPoint"]!,
                 f["bindings"]!.AsArray().Select(b => b!.AsObject()).Select(b => new FunctionBinding(
-                    (string)b["name"]!, (string)b["type"]!, (string)b["direction"]!, b)).ToList()))
+                    (string)b["name"]!, (string)b["type"]!, (string)b["direction"]!, b)).ToList(),
+                f["retry"] as JsonObject))
             .ToList();
 
         var hostJson = File.Exists(hostPath)

@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Constraints;
+using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using Referrals.DevHost.Functions;
@@ -24,7 +26,17 @@ public static partial class HttpTriggerEndpoints
             var methods = trigger.Raw["methods"]?.AsArray().Select(m => m!.ToString().ToUpperInvariant()).ToArray();
             var level = HttpKeyCheck.Parse(trigger.Get("authLevel"));
             RequestDelegate handler = context => InvokeAsync(context, invoker, level);
-            var builder = methods is { Length: > 0 } ? endpoints.MapMethods("/" + pattern, methods, handler) : endpoints.Map("/" + pattern, handler);
+
+            // The Functions host maps each route with an HttpMethodRouteConstraint rather than endpoint method metadata
+            // (azure-functions-host src/WebJobs.Script.WebHost/WebScriptHostHttpRoutesManager.cs), so a method the
+            // trigger does not declare matches no route and gets 404, not 405 as MapMethods would answer.
+            var policies = new RouteValueDictionary();
+            if (methods is { Length: > 0 })
+            {
+                policies.Add("httpMethod", new HttpMethodRouteConstraint(methods));
+            }
+
+            var builder = endpoints.Map(RoutePatternFactory.Parse("/" + pattern, defaults: null, parameterPolicies: policies), handler);
             builder.WithDisplayName(invoker.Metadata.Name);
             mapped.Add($"{(methods is { Length: > 0 } ? string.Join(",", methods) : "ANY")} /{pattern} ({level})");
         }
@@ -80,12 +92,13 @@ public static partial class HttpTriggerEndpoints
     {
         var type = parameter.ParameterType;
         if (type == typeof(HttpRequest)) return context.Request;
-        if (type == typeof(HttpContext)) return context;
         if (type == typeof(CancellationToken)) return context.RequestAborted;
         if (type == typeof(FunctionContext)) return new DevHostFunctionContext(invoker.Metadata.Name, context.RequestServices, context.RequestAborted);
 
-        // Like the worker, other parameters bind by name from the route values, then the query string.
-        var raw = context.GetRouteValue(parameter.Name!)?.ToString() ?? context.Request.Query[parameter.Name!].FirstOrDefault();
+        // As the host's binding data (HttpTriggerAttributeBindingProvider.GetRequestBindingDataAsync in
+        // azure-webjobs-sdk-extensions): route values win over the query string, whose "code" (the key) is never bound.
+        var raw = context.GetRouteValue(parameter.Name!)?.ToString()
+            ?? (string.Equals(parameter.Name, HttpKeyCheck.QueryName, StringComparison.OrdinalIgnoreCase) ? null : context.Request.Query[parameter.Name!].FirstOrDefault());
         if (raw is null)
         {
             return parameter.HasDefaultValue ? parameter.DefaultValue : type.IsValueType ? Activator.CreateInstance(type) : null;

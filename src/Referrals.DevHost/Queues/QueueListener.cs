@@ -27,10 +27,13 @@ public sealed partial class QueueListener
     private readonly Func<QueueMessage, CancellationToken, Task> process;
     private readonly RandomizedExponentialBackoff backoff;
     private readonly TimeSpan shutdownGrace;
+    private readonly bool drainOnStop;
     private readonly ILogger logger;
 
     /// <param name="connectionString">The storage account of the queue.</param>
     /// <param name="process">Runs the function for one message; an exception is a failed attempt.</param>
+    /// <param name="shutdownGrace">How long a stop waits for in-flight invocations (the host's shutdown timeout).</param>
+    /// <param name="drainOnStop">The host's drain mode: on stop, in-flight invocations run on instead of being cancelled.</param>
     public QueueListener(
         string connectionString,
         string queueName,
@@ -38,7 +41,8 @@ public sealed partial class QueueListener
         Func<QueueMessage, CancellationToken, Task> process,
         ILogger logger,
         Random? random = null,
-        TimeSpan? shutdownGrace = null)
+        TimeSpan? shutdownGrace = null,
+        bool drainOnStop = false)
     {
         var options = new QueueClientOptions { MessageEncoding = settings.Base64Encoding ? QueueMessageEncoding.Base64 : QueueMessageEncoding.None };
         options.MessageDecodingFailed += OnMessageDecodingFailedAsync;
@@ -57,15 +61,17 @@ public sealed partial class QueueListener
         this.process = process;
         this.logger = logger;
         this.shutdownGrace = shutdownGrace ?? TimeSpan.FromSeconds(30);
+        this.drainOnStop = drainOnStop;
         backoff = new RandomizedExponentialBackoff(RandomizedExponentialBackoff.DefaultMinimum, settings.MaxPollingInterval, random ?? Random.Shared);
     }
 
     public string QueueName => queue.Name;
 
-    /// <summary>Polls until <paramref name="stopping"/> is cancelled, then lets in-flight invocations drain.</summary>
+    /// <summary>Polls until <paramref name="stopping"/> is cancelled, then stops as the host's listener does.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
         using var execution = new CancellationTokenSource();
+        using var abandon = new CancellationTokenSource();
         var processing = new List<Task>();
         bool? queueExists = null;
         var foundSinceLastDelay = false;
@@ -95,7 +101,7 @@ public sealed partial class QueueListener
             {
                 foreach (var message in messages)
                 {
-                    processing.Add(ProcessAsync(message, execution.Token));
+                    processing.Add(ProcessAsync(message, execution.Token, abandon.Token));
                 }
 
                 foundSinceLastDelay = true;
@@ -121,23 +127,56 @@ public sealed partial class QueueListener
             }
         }
 
-        // Drain: let running invocations finish; past the grace period they are cancelled and their messages released.
+        // As QueueListener.StopAsync in Microsoft.Azure.WebJobs.Extensions.Storage.Queues (azure-sdk-for-net,
+        // sdk/storage/Microsoft.Azure.WebJobs.Extensions.Storage.Common/src/Shared/Queues/QueueListener.cs): unless the
+        // host is in drain mode (DrainModeManager, azure-webjobs-sdk), the invocations' token is signalled at once; then
+        // the listener waits for them, and each outcome is completed as any other attempt would be.
+        if (!drainOnStop)
+        {
+            await execution.CancelAsync();
+        }
+
         var drained = Task.WhenAll(processing);
         if (await Task.WhenAny(drained, Task.Delay(shutdownGrace, CancellationToken.None)) != drained)
         {
+            // Past the host's shutdown timeout: drained invocations are cancelled as disposing the listener does, and
+            // completions are abandoned (the non-graceful shutdown token), so their messages reappear when the lease ends.
             await execution.CancelAsync();
+            await abandon.CancelAsync();
         }
 
         await drained;
     }
 
-    private async Task ProcessAsync(QueueMessage message, CancellationToken cancellation)
+    private async Task ProcessAsync(QueueMessage message, CancellationToken cancellation, CancellationToken abandon)
+    {
+        try
+        {
+            await ProcessCoreAsync(message, cancellation, abandon);
+        }
+        catch (OperationCanceledException) when (abandon.IsCancellationRequested)
+        {
+            // As the host: a completion cut short by a non-graceful stop is not an error; the lease runs out.
+        }
+    }
+
+    private async Task ProcessCoreAsync(QueueMessage message, CancellationToken cancellation, CancellationToken abandon)
     {
         // Start on the thread pool so a synchronous function cannot block polling.
         await Task.Yield();
         if (message.DequeueCount > settings.MaxDequeueCount)
         {
-            await MoveToPoisonAsync(message);
+            // QueueProcessor.BeginProcessingMessageAsync (same package): moved to poison when there is a poison queue;
+            // on a queue without one (a "-poison" queue itself) the message is skipped, left invisible for its lease.
+            if (poisonQueue is not null)
+            {
+                await MoveToPoisonAsync(message, abandon);
+            }
+            else
+            {
+                LogSkippedOverDequeued(queue.Name, message.MessageId, message.DequeueCount);
+            }
+
             return;
         }
 
@@ -158,24 +197,21 @@ public sealed partial class QueueListener
         await renewal;
         var current = QueuesModelFactory.QueueMessage(message.MessageId, lease.PopReceipt, message.Body, message.DequeueCount, message.NextVisibleOn, message.InsertedOn, message.ExpiresOn);
 
+        // QueueProcessor.CompleteProcessingMessageAsync: an invocation cancelled at shutdown is a failed attempt like
+        // any other, so on its last attempt the message goes to poison.
         if (failure is null)
         {
-            await IgnoreGoneAsync(() => queue.DeleteMessageAsync(current.MessageId, current.PopReceipt, CancellationToken.None));
-        }
-        else if (cancellation.IsCancellationRequested)
-        {
-            LogReleasedOnShutdown(queue.Name, message.MessageId);
-            await IgnoreGoneAsync(() => queue.UpdateMessageAsync(current.MessageId, current.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: CancellationToken.None));
+            await IgnoreGoneAsync(() => queue.DeleteMessageAsync(current.MessageId, current.PopReceipt, abandon));
         }
         else if (poisonQueue is not null && message.DequeueCount >= settings.MaxDequeueCount)
         {
             LogFailed(failure, queue.Name, message.MessageId, message.DequeueCount);
-            await MoveToPoisonAsync(current);
+            await MoveToPoisonAsync(current, abandon);
         }
         else if (poisonQueue is not null)
         {
             LogFailed(failure, queue.Name, message.MessageId, message.DequeueCount);
-            await IgnoreGoneAsync(() => queue.UpdateMessageAsync(current.MessageId, current.PopReceipt, visibilityTimeout: settings.VisibilityTimeout, cancellationToken: CancellationToken.None));
+            await IgnoreGoneAsync(() => queue.UpdateMessageAsync(current.MessageId, current.PopReceipt, visibilityTimeout: settings.VisibilityTimeout, cancellationToken: abandon));
         }
         else
         {
@@ -211,11 +247,11 @@ public sealed partial class QueueListener
         }
     }
 
-    private async Task MoveToPoisonAsync(QueueMessage message)
+    private async Task MoveToPoisonAsync(QueueMessage message, CancellationToken abandon)
     {
         LogPoisoned(queue.Name, message.MessageId, message.DequeueCount);
-        await SendCreatingQueueAsync(poisonQueue!, message.Body.ToString());
-        await IgnoreGoneAsync(() => queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None));
+        await SendCreatingQueueAsync(poisonQueue!, message.Body.ToString(), abandon);
+        await IgnoreGoneAsync(() => queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, abandon));
     }
 
     private async Task OnMessageDecodingFailedAsync(QueueMessageDecodingFailedEventArgs args)
@@ -226,20 +262,20 @@ public sealed partial class QueueListener
         }
 
         LogUndecodable(queue.Name, message.MessageId);
-        await SendCreatingQueueAsync(rawPoisonQueue, message.Body.ToString());
+        await SendCreatingQueueAsync(rawPoisonQueue, message.Body.ToString(), CancellationToken.None);
         await IgnoreGoneAsync(() => queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None));
     }
 
-    private static async Task SendCreatingQueueAsync(QueueClient target, string body)
+    private static async Task SendCreatingQueueAsync(QueueClient target, string body, CancellationToken cancellationToken)
     {
         try
         {
-            await target.SendMessageAsync(body, CancellationToken.None);
+            await target.SendMessageAsync(body, cancellationToken);
         }
         catch (RequestFailedException e) when (e.ErrorCode == QueueErrorCode.QueueNotFound)
         {
-            await target.CreateIfNotExistsAsync(cancellationToken: CancellationToken.None);
-            await target.SendMessageAsync(body, CancellationToken.None);
+            await target.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            await target.SendMessageAsync(body, cancellationToken);
         }
     }
 
@@ -273,6 +309,6 @@ public sealed partial class QueueListener
     [LoggerMessage(Level = LogLevel.Error, Message = "Queue {Queue}: message {MessageId} is not valid Base64 and was moved to the poison queue")]
     private partial void LogUndecodable(string queue, string messageId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Queue {Queue}: message {MessageId} released at shutdown")]
-    private partial void LogReleasedOnShutdown(string queue, string messageId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: message {MessageId} was dequeued {DequeueCount} times and has no poison queue; skipped")]
+    private partial void LogSkippedOverDequeued(string queue, string messageId, long dequeueCount);
 }

@@ -32,14 +32,27 @@ public sealed class QueueTriggerService(
                 var trigger = invoker.Metadata.Trigger;
                 var queueName = SettingNames.Resolve(trigger.Get("queueName")!, configuration);
                 var logger = loggers.CreateLogger("Function." + invoker.Metadata.Name);
+                var options = configuration.GetSection(DevHostOptions.Section).Get<DevHostOptions>() ?? new DevHostOptions();
                 return new QueueListener(
                     SettingNames.Connection(trigger.Get("connection"), configuration),
                     queueName,
                     app.Host.Queues,
                     (message, cancellation) => InvokeAsync(invoker, message, scopes, cancellation),
-                    logger);
+                    logger,
+                    shutdownGrace: options.ShutdownGrace,
+                    drainOnStop: DrainOnStop(configuration));
             })
             .ToList();
+
+    /// <summary>
+    /// The host's switch for drain mode at application stop (EnvironmentSettingNames.DrainOnApplicationStopping in
+    /// azure-functions-host src/WebJobs.Script/Environment/EnvironmentSettingNames.cs, read by
+    /// WebJobsScriptHostService.RegisterApplicationLifetimeEvents).
+    /// </summary>
+    public const string DrainOnStopSetting = "FUNCTIONS_ENABLE_DRAIN_ON_APP_STOPPING";
+
+    public static bool DrainOnStop(IConfiguration configuration) =>
+        bool.TryParse(configuration[DrainOnStopSetting], out var drain) && drain;
 
     private static async Task InvokeAsync(FunctionInvoker invoker, QueueMessage message, IServiceScopeFactory scopes, CancellationToken cancellation)
     {

@@ -7,14 +7,17 @@ namespace Referrals.DevHost.Timers;
 
 /// <summary>
 /// Runs each timerTrigger on its schedule: six-field NCrontab expressions (seconds first) or a TimeSpan, in UTC as on
-/// Azure. runOnStartup invokes once at start. Like the host's singleton timer, an invocation never overlaps the next.
+/// Azure. As the host's TimerListener (azure-webjobs-sdk-extensions src/WebJobs.Extensions/Extensions/Timers/Listener/
+/// TimerListener.cs): an occurrence missed while stopped runs at start with IsPastDue (its schedule status is kept in
+/// <see cref="ScheduleStatusStore"/>); otherwise runOnStartup invokes once at start. An invocation never overlaps the next.
 /// </summary>
 public sealed partial class TimerTriggerService(
     IReadOnlyList<FunctionInvoker> invokers,
     IConfiguration configuration,
     IServiceScopeFactory scopes,
     TimeProvider clock,
-    ILogger<TimerTriggerService> logger) : BackgroundService
+    ILogger<TimerTriggerService> logger,
+    ScheduleStatusStore? statuses = null) : BackgroundService
 {
     public static Func<DateTime, DateTime> ParseSchedule(string schedule)
     {
@@ -37,9 +40,23 @@ public sealed partial class TimerTriggerService(
         var trigger = invoker.Metadata.Trigger;
         var next = ParseSchedule(SettingNames.Resolve(trigger.Get("schedule")!, configuration));
         var last = clock.GetUtcNow().UtcDateTime;
-        if (bool.TryParse(trigger.Get("runOnStartup"), out var runOnStartup) && runOnStartup)
+        var name = invoker.Metadata.Name;
+
+        // ScheduleMonitor.CheckPastDueAsync: past due when the recorded next occurrence has gone by. It wins over
+        // runOnStartup, as in TimerListener.StartAsync.
+        var status = statuses is null ? null : await statuses.ReadAsync(name, stopping);
+        if (status is not null && last > status.Next)
+        {
+            LogPastDue(name, status.Next);
+            await InvokeAsync(invoker, last, next(last), stopping, isPastDue: true);
+        }
+        else if (bool.TryParse(trigger.Get("runOnStartup"), out var runOnStartup) && runOnStartup)
         {
             await InvokeAsync(invoker, last, next(last), stopping);
+        }
+        else if (status is null && statuses is not null)
+        {
+            await statuses.WriteAsync(name, new ScheduleStatus { Last = default, Next = next(last), LastUpdated = last }, stopping);
         }
 
         while (!stopping.IsCancellationRequested)
@@ -63,12 +80,12 @@ public sealed partial class TimerTriggerService(
         }
     }
 
-    private async Task InvokeAsync(FunctionInvoker invoker, DateTime last, DateTime next, CancellationToken stopping)
+    private async Task InvokeAsync(FunctionInvoker invoker, DateTime last, DateTime next, CancellationToken stopping, bool isPastDue = false)
     {
         var timer = new TimerInfo
         {
             ScheduleStatus = new ScheduleStatus { Last = last, Next = next, LastUpdated = clock.GetUtcNow().UtcDateTime },
-            IsPastDue = false,
+            IsPastDue = isPastDue,
         };
         try
         {
@@ -85,7 +102,16 @@ public sealed partial class TimerTriggerService(
             // A failed timer run is logged and the schedule goes on, as in the host.
             LogFailed(e, invoker.Metadata.Name);
         }
+
+        // As TimerListener.InvokeJobFunction: the status is recorded after every invocation, failed or not.
+        if (statuses is not null && !stopping.IsCancellationRequested)
+        {
+            await statuses.WriteAsync(invoker.Metadata.Name, timer.ScheduleStatus, CancellationToken.None);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Timer {FunctionName} is past due (missed {Missed:u}); running it now")]
+    private partial void LogPastDue(string functionName, DateTime missed);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Timer {FunctionName} ran; next run at {Next:u}")]
     private partial void LogRan(string functionName, DateTime next);

@@ -58,6 +58,34 @@ public sealed class SpecialistDirectory(
     public async Task<int> ImportFileAsync(CancellationToken cancellationToken) =>
         await ImportAsync(await File.ReadAllTextAsync(options.Value.SpecialistsFilePath, cancellationToken), cancellationToken);
 
+    // The deployed file's hash as of the last import of either kind, in its own partition of the specialists table.
+    private const string SyncPartition = "DirectorySync";
+    private const string SyncRow = "DeployedFile";
+
+    /// <summary>
+    /// The scheduled sync, which also runs at every start (RunOnStartup runs on each new instance, so at every
+    /// scale-out on Azure): imports the deployed file only if it changed since the last import, so an operator's
+    /// upload stands until the next deployment brings a different file. Returns null when there was nothing new.
+    /// </summary>
+    public async Task<int?> SyncDeployedFileAsync(CancellationToken cancellationToken)
+    {
+        var csv = await File.ReadAllTextAsync(options.Value.SpecialistsFilePath, cancellationToken);
+        var marker = await table.GetEntityIfExistsAsync<TableEntity>(SyncPartition, SyncRow, cancellationToken: cancellationToken);
+        return marker.HasValue && marker.Value!.GetString("Sha256") == Hash(csv) ? null : await ImportAsync(csv, cancellationToken);
+    }
+
+    private static string Hash(string csv) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(csv)));
+
+    private async Task MarkDeployedFileSeenAsync(CancellationToken cancellationToken)
+    {
+        var path = options.Value.SpecialistsFilePath;
+        if (File.Exists(path))
+        {
+            var entity = new TableEntity(SyncPartition, SyncRow) { ["Sha256"] = Hash(await File.ReadAllTextAsync(path, cancellationToken)) };
+            await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+        }
+    }
+
     /// <summary>
     /// Validates the whole file first (throwing <see cref="DirectoryFileException"/> with every bad line), then makes
     /// the table match it: upserts every specialist and removes those no longer listed.
@@ -77,6 +105,9 @@ public sealed class SpecialistDirectory(
             {
                 await table.DeleteEntityAsync(SpecialistEntity.PartitionKeyValue, stale.Id, cancellationToken: cancellationToken);
             }
+
+            // Whatever was imported (the deployed file or an upload), the deployed file as it is now has been seen.
+            await MarkDeployedFileSeenAsync(cancellationToken);
         }
         finally
         {
