@@ -38,13 +38,17 @@ param publicBaseUrl string = ''
 @description('Operator name to the SHA-256 (hex) of the function key they use; see README-infra.md.')
 param operatorKeyFingerprints object = {}
 
+// Secrets: each one given empty keeps the value the vault already holds (a deployment from CI passes none).
 @secure()
 @description('The SendGrid API key (Mail Send permission).')
 param sendGridApiKey string
 
 @secure()
-@description('The signed Event Webhook\'s verification key from SendGrid (base64); empty until the webhook is on.')
+@description('The signed Event Webhook\'s verification key from SendGrid (base64).')
 param eventWebhookPublicKey string
+
+@description('SendGrid\'s signed Event Webhook is on and its key is in the vault: the app then checks every event post.')
+param eventWebhookSigned bool = false
 
 @secure()
 @description('Signing secrets by key id, at least 32 characters each: { "2027-01": "..." }. Ids: letters, digits, dashes.')
@@ -154,7 +158,7 @@ module functions 'modules/functionapp.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultUri: keyVault.outputs.uri
     sendGridApiKeySecretName: secretNames.sendGridApiKey
-    webhookKeySecretName: empty(eventWebhookPublicKey) ? '' : secretNames.eventWebhookPublicKey
+    webhookKeySecretName: eventWebhookSigned ? secretNames.eventWebhookPublicKey : ''
     signingKeySecretNames: [for id in objectKeys(signingKeys): { id: id, name: secretNames.signingKey(id) }]
     activeSigningKeyId: activeSigningKeyId
     allowedOrigins: blogOrigins

@@ -17,7 +17,7 @@ param applicationInsightsConnectionString string
 
 param keyVaultUri string
 param sendGridApiKeySecretName string
-@description('Empty until the signed Event Webhook is on.')
+@description('Empty until the signed Event Webhook is on (the app then refuses every event post).')
 param webhookKeySecretName string
 @description('Signing keys as { id, name }: the key id and its secret\'s name in the vault.')
 param signingKeySecretNames array

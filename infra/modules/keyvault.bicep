@@ -1,6 +1,7 @@
 // The app's secrets: the SendGrid API key, the Event Webhook's verification key and the signing secrets
 // (Security:Keys), read through Key Vault references, and the Functions host's own keys (function and host keys,
 // AzureWebJobsSecretStorageType=keyvault). RBAC mode: the app's identity gets roles, not access policies.
+// A secret given empty is left as the vault has it, so a deployment from CI, which holds no secrets, changes none.
 param name string
 param location string
 param tags object
@@ -37,7 +38,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource sendGrid 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource sendGrid 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(sendGridApiKey)) {
   parent: vault
   name: secretNames.sendGridApiKey
   properties: {
@@ -45,7 +46,6 @@ resource sendGrid 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
-// Set once SendGrid's signed Event Webhook is on (README-infra.md); until then the app refuses unsigned posts.
 resource webhookKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(eventWebhookPublicKey)) {
   parent: vault
   name: secretNames.eventWebhookPublicKey
@@ -54,7 +54,7 @@ resource webhookKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(
   }
 }
 
-resource signing 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for key in items(signingKeys): {
+resource signing 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for key in filter(items(signingKeys), k => !empty(k.value)): {
   parent: vault
   name: secretNames.signingKey(key.key)
   properties: {
