@@ -69,7 +69,14 @@ public class SettingsAndStorageTests
         [StorageNames.Connection] = StorageNames.Connection,
     };
 
-    private static readonly Lazy<SettingsTheCodeReads.Read> Read = new(SettingsTheCodeReads.Find);
+    private static readonly Lazy<SettingsTheCodeReads.Read> Read = new(() =>
+    {
+        // The Functions host reads the triggers' connections itself (AzureWebJobsStorage unless a binding names
+        // another), whatever the worker's own code does with them.
+        var read = SettingsTheCodeReads.Find();
+        var connections = Triggers().Select(b => (string?)b["connection"] is { Length: > 0 } c ? c : StorageNames.Connection);
+        return read with { Settings = read.Settings.Concat(connections).ToHashSet(StringComparer.OrdinalIgnoreCase) };
+    });
 
     [Fact]
     public void Every_setting_the_code_reads_is_set_by_the_bicep_or_listed_as_optional()
@@ -133,11 +140,7 @@ public class SettingsAndStorageTests
     public void Every_queue_trigger_in_functions_metadata_listens_on_a_declared_queue()
     {
         var queues = Declared("Microsoft.Storage/storageAccounts/queueServices/queues");
-        var triggered = JsonNode.Parse(File.ReadAllText(Repository.FunctionsMetadata))!.AsArray()
-            .SelectMany(f => f!["bindings"]!.AsArray())
-            .Where(b => (string?)b!["type"] == "queueTrigger")
-            .Select(b => (string)b!["queueName"]!)
-            .ToList();
+        var triggered = Triggers().Select(b => (string)b["queueName"]!).ToList();
 
         Assert.NotEmpty(triggered);
         Expect.None(triggered.Where(q => !queues.Contains(q)), "trigger queues missing from infra/modules/storage.bicep");
@@ -156,6 +159,25 @@ public class SettingsAndStorageTests
         Assert.Contains("AzureWebJobsStorage__clientId", AppSettingNames());
         Assert.Contains("AzureWebJobsStorage__accountName", AppSettingNames());
     }
+
+    [Fact]
+    public void No_setting_that_Flex_Consumption_refuses_or_that_needs_a_shared_key()
+    {
+        // Flex sets the runtime from functionAppConfig and has no content share; a connection string would need a key.
+        var refused = new[]
+        {
+            "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_CONTENTSHARE",
+            "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", StorageNames.Connection,
+        };
+
+        Expect.None(refused.Where(AppSettingNames().Contains), "app settings Flex Consumption refuses or that need a shared key");
+    }
+
+    private static IEnumerable<JsonNode> Triggers() =>
+        JsonNode.Parse(File.ReadAllText(Repository.FunctionsMetadata))!.AsArray()
+            .SelectMany(f => f!["bindings"]!.AsArray())
+            .Where(b => (string?)b!["type"] == "queueTrigger")
+            .Select(b => b!);
 
     private static bool IsSet(string key, IReadOnlySet<string> set, bool collection)
     {
