@@ -16,13 +16,19 @@ internal static class BicepCli
 
     private static readonly Lazy<(Result Result, string Directory)> BuiltAll = new(() =>
     {
-        var output = Directory.CreateTempSubdirectory("referrals-bicep-").FullName;
+        // Beside the test build, so runs do not pile up in the temp folder.
+        var output = Path.Combine(AppContext.BaseDirectory, "bicep-build");
+        if (Directory.Exists(output))
+        {
+            Directory.Delete(output, recursive: true);
+        }
+
         return (Run("build", "--pattern", "**/*.bicep", "--outdir", output), output);
     });
 
     /// <summary>
-    /// bicep build of every .bicep file under infra/ in one run (the CLI's start-up dominates), into a temporary
-    /// folder that mirrors infra/.
+    /// bicep build of every .bicep file under infra/ in one run (the CLI's start-up dominates), into a folder of the
+    /// test build that mirrors infra/.
     /// </summary>
     public static (Result Result, string Directory) BuildAll() => BuiltAll.Value;
 
@@ -51,9 +57,6 @@ internal static class BicepCli
         {
             start.ArgumentList.Add(argument);
         }
-
-        // Bicep would otherwise try to reach the network for telemetry and registry modules; infra/ uses neither.
-        start.Environment["BICEP_TELEMETRY_ENABLED"] = "false";
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("bicep did not start.");
         var output = process.StandardOutput.ReadToEndAsync();
