@@ -43,6 +43,9 @@ internal static class LedgerFaultsRun
             ["AzureWebJobsStorage"] = azurite.Endpoints.ConnectionString,
             ["DevHost:Port"] = port.ToString(CultureInfo.InvariantCulture),
             ["DevHost:Azurite:AutoStart"] = "false",
+            // The local fast values the DevHost's appsettings.json gives (this in-process host does not read that file).
+            ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:02",
+            ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:05",
             ["Email:SendGridHost"] = sendGrid.Url,
             ["Email:SendGridApiKey"] = "SG.bench",
             ["Email:FromAddress"] = "referrals@clinic.test",
