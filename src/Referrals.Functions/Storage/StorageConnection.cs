@@ -4,6 +4,7 @@ using Azure.Storage.Queues;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Referrals.Functions.Storage;
 
@@ -23,6 +24,10 @@ public static class StorageConnection
     public static IServiceCollection AddReferralStorage(this IServiceCollection services, IConfiguration configuration)
     {
         var section = Section(configuration, StorageNames.Connection);
+        // Microsoft.Extensions.Azure forwards the Azure SDK's own event logs to ILogger. Their request lines name table
+        // rows (a referral's id next to its email kinds, such as the urgent alert), so they stay silent; a storage
+        // failure still surfaces as the exception the caller logs by ids.
+        services.AddLogging(logging => logging.AddFilter("Azure", LogLevel.None));
         services.AddAzureClients(clients =>
         {
             clients.AddClient<TableServiceClient, TableClientOptions>((options, credential) => Tables(section, credential, options))
