@@ -249,3 +249,34 @@ public static class Eventually
         }
     }
 }
+
+public static class QueueMessages
+{
+    /// <summary>
+    /// Waits until a listener has dequeued this one message. Its pop receipt changes when it is dequeued, so an update
+    /// with the receipt we hold fails from then on; an update that succeeds hands back the next receipt and leaves the message visible.
+    /// </summary>
+    public static async Task UntilTakenAsync(Azure.Storage.Queues.QueueClient queue, Azure.Storage.Queues.Models.SendReceipt sent, string what)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
+        var popReceipt = sent.PopReceipt;
+        while (true)
+        {
+            try
+            {
+                popReceipt = (await queue.UpdateMessageAsync(sent.MessageId, popReceipt, visibilityTimeout: TimeSpan.Zero)).Value.PopReceipt;
+            }
+            catch (Azure.RequestFailedException e) when (e.Status is 400 or 404)
+            {
+                return;
+            }
+
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting for a listener to take {what}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
