@@ -14,8 +14,14 @@ namespace Referrals.DevHost.Queues;
 /// </summary>
 public sealed partial class QueueListener
 {
-    /// <summary>The lease the host takes on received messages; renewed at half this while the function runs.</summary>
-    public static readonly TimeSpan ReceiveVisibility = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// The lease the host takes on received messages (QueueListener's 10-minute visibility timeout); renewed at half
+    /// this while the function runs (QueueListener.CreateUpdateMessageVisibilityTimer), sooner after a failed renewal.
+    /// </summary>
+    public static readonly TimeSpan DefaultMessageLease = TimeSpan.FromMinutes(10);
+
+    /// <summary>The longest visibility timeout Azure Storage accepts.</summary>
+    public static readonly TimeSpan MaxMessageLease = TimeSpan.FromDays(7);
 
     private const int MaxQueueNameLength = 63;
     private const string PoisonSuffix = "-poison";
@@ -34,6 +40,7 @@ public sealed partial class QueueListener
     /// <param name="process">Runs the function for one message; an exception is a failed attempt.</param>
     /// <param name="shutdownGrace">How long a stop waits for in-flight invocations (the host's shutdown timeout).</param>
     /// <param name="drainOnStop">The host's drain mode: on stop, in-flight invocations run on instead of being cancelled.</param>
+    /// <param name="messageLease">The lease on a received message; <see cref="DefaultMessageLease"/> unless a run shortens it.</param>
     public QueueListener(
         string connectionString,
         string queueName,
@@ -42,8 +49,16 @@ public sealed partial class QueueListener
         ILogger logger,
         Random? random = null,
         TimeSpan? shutdownGrace = null,
-        bool drainOnStop = false)
+        bool drainOnStop = false,
+        TimeSpan? messageLease = null)
     {
+        MessageLease = messageLease ?? DefaultMessageLease;
+        // Azure Storage takes whole seconds from 1 s to 7 days; anything else would fail on every receive.
+        if (MessageLease < TimeSpan.FromSeconds(1) || MessageLease > MaxMessageLease || MessageLease.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(messageLease), MessageLease, "The message lease must be whole seconds from 1 s to 7 days.");
+        }
+
         var options = new QueueClientOptions { MessageEncoding = settings.Base64Encoding ? QueueMessageEncoding.Base64 : QueueMessageEncoding.None };
         options.MessageDecodingFailed += OnMessageDecodingFailedAsync;
         var service = new QueueServiceClient(connectionString, options);
@@ -67,6 +82,9 @@ public sealed partial class QueueListener
 
     public string QueueName => queue.Name;
 
+    /// <summary>The lease taken on each received message and renewed while its function runs.</summary>
+    public TimeSpan MessageLease { get; }
+
     /// <summary>Polls until <paramref name="stopping"/> is cancelled, then stops as the host's listener does.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
@@ -84,7 +102,7 @@ public sealed partial class QueueListener
                 queueExists ??= (await queue.ExistsAsync(stopping)).Value ? true : null;
                 if (queueExists == true)
                 {
-                    batch = (await queue.ReceiveMessagesAsync(settings.BatchSize, ReceiveVisibility, stopping)).Value;
+                    batch = (await queue.ReceiveMessagesAsync(settings.BatchSize, MessageLease, stopping)).Value;
                 }
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -222,15 +240,18 @@ public sealed partial class QueueListener
 
     private async Task RenewLeaseAsync(Lease lease, CancellationToken stop)
     {
-        var interval = ReceiveVisibility / 2;
+        var interval = MessageLease / 2;
+        // After a failed renewal the host retries sooner, down to a minute (LinearSpeedupStrategy); a shortened lease
+        // needs a floor inside its own half.
+        var floor = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, MessageLease.Ticks / 4));
         while (!stop.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(interval, stop);
-                var receipt = await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: ReceiveVisibility, cancellationToken: stop);
+                var receipt = await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: MessageLease, cancellationToken: stop);
                 lease.PopReceipt = receipt.Value.PopReceipt;
-                interval = ReceiveVisibility / 2;
+                interval = MessageLease / 2;
             }
             catch (OperationCanceledException)
             {
@@ -238,7 +259,7 @@ public sealed partial class QueueListener
             }
             catch (RequestFailedException e) when (e.Status >= 500)
             {
-                interval = TimeSpan.FromTicks(Math.Max(interval.Ticks / 2, TimeSpan.FromMinutes(1).Ticks));
+                interval = TimeSpan.FromTicks(Math.Max(interval.Ticks / 2, floor.Ticks));
             }
             catch (RequestFailedException)
             {
