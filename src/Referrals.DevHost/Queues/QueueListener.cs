@@ -93,6 +93,7 @@ public sealed partial class QueueListener
         var processing = new List<Task>();
         bool? queueExists = null;
         var foundSinceLastDelay = false;
+        var storageDown = false;
 
         while (!stopping.IsCancellationRequested)
         {
@@ -109,9 +110,29 @@ public sealed partial class QueueListener
             {
                 break;
             }
-            catch (RequestFailedException e) when (e.Status == 404 || e.Status >= 500)
+            catch (RequestFailedException e) when (e.Status == 404)
             {
                 queueExists = null;
+            }
+            catch (Exception e) when (StorageOutage.IsTransient(e) && !stopping.IsCancellationRequested)
+            {
+                // Storage is away (Azurite stopped or restarting): back off as when idle and poll again, never crash
+                // the host. The host's listener does the same for server errors; a refused connection is one here.
+                queueExists = null;
+                if (!storageDown)
+                {
+                    storageDown = true;
+                    LogStorageDown(queue.Name, e.GetType().Name);
+                }
+
+                await DelayAsync(backoff.GetNextDelay(false), stopping);
+                continue;
+            }
+
+            if (storageDown)
+            {
+                storageDown = false;
+                LogStorageBack(queue.Name);
             }
 
             var messages = batch?.Where(m => m is not null).ToArray() ?? [];
@@ -135,14 +156,7 @@ public sealed partial class QueueListener
             var delay = backoff.GetNextDelay(foundSinceLastDelay);
             foundSinceLastDelay = false;
             LogIdle(queue.Name, delay);
-            try
-            {
-                await Task.Delay(delay, stopping);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            await DelayAsync(delay, stopping);
         }
 
         // As QueueListener.StopAsync in Microsoft.Azure.WebJobs.Extensions.Storage.Queues (azure-sdk-for-net,
@@ -166,6 +180,18 @@ public sealed partial class QueueListener
         await drained;
     }
 
+    /// <summary>Waits unless stopping; the loop condition then ends the run.</summary>
+    private static async Task DelayAsync(TimeSpan delay, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(delay, stopping);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     private async Task ProcessAsync(QueueMessage message, CancellationToken cancellation, CancellationToken abandon)
     {
         try
@@ -175,6 +201,12 @@ public sealed partial class QueueListener
         catch (OperationCanceledException) when (abandon.IsCancellationRequested)
         {
             // As the host: a completion cut short by a non-graceful stop is not an error; the lease runs out.
+        }
+        catch (Exception e) when (StorageOutage.IsTransient(e))
+        {
+            // The delete, update or poison copy could not reach storage: the message reappears when its lease ends
+            // and runs again (at least once), as on Azure when a completion fails.
+            LogCompletionLost(queue.Name, message.MessageId, e.GetType().Name);
         }
     }
 
@@ -257,7 +289,7 @@ public sealed partial class QueueListener
             {
                 return;
             }
-            catch (RequestFailedException e) when (e.Status >= 500)
+            catch (Exception e) when (StorageOutage.IsTransient(e) && !stop.IsCancellationRequested)
             {
                 interval = TimeSpan.FromTicks(Math.Max(interval.Ticks / 2, floor.Ticks));
             }
@@ -317,6 +349,15 @@ public sealed partial class QueueListener
         public string MessageId { get; } = messageId;
         public string PopReceipt { get; set; } = popReceipt;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: storage is unreachable ({Error}); polling backs off until it answers")]
+    private partial void LogStorageDown(string queue, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Queue {Queue}: storage answers again; polling resumed")]
+    private partial void LogStorageBack(string queue);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: message {MessageId} could not be completed ({Error}); it reappears when its lease ends")]
+    private partial void LogCompletionLost(string queue, string messageId, string error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Queue {Queue} is empty; next poll in {Delay}")]
     private partial void LogIdle(string queue, TimeSpan delay);
