@@ -2,6 +2,7 @@ using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Referrals.DevHost.Functions;
+using Referrals.Functions.Storage;
 
 namespace Referrals.DevHost.Queues;
 

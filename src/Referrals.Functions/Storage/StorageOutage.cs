@@ -1,11 +1,11 @@
 using System.Net.Sockets;
 using Azure;
 
-namespace Referrals.DevHost.Queues;
+namespace Referrals.Functions.Storage;
 
 /// <summary>
 /// Whether a storage call failed because storage is away for now (stopped, restarting, overloaded) rather than because
-/// of the request: the Azure SDK reports a refused connection as status 0, and after its own retries wraps the
+/// of the request (intake then answers 503; the DevHost's queue listeners back off): the Azure SDK reports a refused connection as status 0, and after its own retries wraps the
 /// attempts' failures in an AggregateException.
 /// </summary>
 public static class StorageOutage
