@@ -36,6 +36,9 @@ public sealed partial class DevHostApp : IAsyncDisposable
     public IReadOnlyList<string> HttpRoutes { get; }
     public IServiceProvider Services => web.Services;
 
+    /// <summary>The Azurite this DevHost owns (started or adopted) and stops with itself; null when it owns none.</summary>
+    public AzuriteProcess? Azurite => azurite;
+
     /// <param name="overrides">Settings that win over every other source (tests use them).</param>
     /// <param name="configureServices">Runs after the app's own registrations (tests swap services here).</param>
     public static async Task<DevHostApp> StartAsync(
@@ -161,7 +164,12 @@ public sealed partial class DevHostApp : IAsyncDisposable
         output.WriteLine($"Learn-more link:   {new Uri(BaseAddress, $"{Functions.Host.RoutePrefix}/learn-more/iv-ketamine-infusion?post=ketamine-therapy")}");
         output.WriteLine($"Mail viewer:       {new Uri(BaseAddress, MailSinkEndpoints.ViewerPath)}");
         PrintOperators(output);
-        output.WriteLine(azurite is null ? "Storage:           using the storage emulator that was already running" : $"Storage:           Azurite started on queue port {azurite.Endpoints.QueuePort}");
+        output.WriteLine(azurite switch
+        {
+            null => "Storage:           using the storage emulator that was already running",
+            { Adopted: true } => $"Storage:           Azurite on queue port {azurite.Endpoints.QueuePort}, left running by a DevHost that was killed, adopted",
+            _ => $"Storage:           Azurite started on queue port {azurite.Endpoints.QueuePort}",
+        });
         output.WriteLine();
     }
 
@@ -220,9 +228,16 @@ public sealed partial class DevHostApp : IAsyncDisposable
     private static async Task<AzuriteProcess?> EnsureStorageAsync(string connection, DevHostOptions options, string functionsPath)
     {
         var endpoints = StorageEndpoints.FromConnectionString(connection);
-        if (endpoints is null || await AzuriteProcess.IsAnsweringAsync(endpoints) || !options.Azurite.AutoStart)
+        if (endpoints is null || !options.Azurite.AutoStart)
         {
             return null;
+        }
+
+        if (await AzuriteProcess.IsAnsweringAsync(endpoints))
+        {
+            // An emulator someone else runs is used as it is; one a killed DevHost left behind is adopted and stopped
+            // with this one, so it never stays without an owner.
+            return AzuriteProcess.TryAdopt(endpoints);
         }
 
         var executable = AzuriteProcess.FindExecutable(functionsPath) ?? AzuriteProcess.FindExecutable(AppContext.BaseDirectory)

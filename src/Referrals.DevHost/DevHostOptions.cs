@@ -23,6 +23,12 @@ public sealed class DevHostOptions
     /// </summary>
     public bool CreateStorage { get; set; } = true;
 
+    /// <summary>
+    /// The lease a queue trigger takes on a message while its function runs: 10 minutes, renewed at half-time, as the
+    /// Functions host does. Chaos runs shorten it (whole seconds, at least 1 s) so a killed host's messages return sooner.
+    /// </summary>
+    public TimeSpan MessageLease { get; set; } = TimeSpan.FromMinutes(10);
+
     public AzuriteOptions Azurite { get; set; } = new();
 }
 

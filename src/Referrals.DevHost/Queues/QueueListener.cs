@@ -2,6 +2,7 @@ using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Referrals.DevHost.Functions;
+using Referrals.Functions.Storage;
 
 namespace Referrals.DevHost.Queues;
 
@@ -14,8 +15,14 @@ namespace Referrals.DevHost.Queues;
 /// </summary>
 public sealed partial class QueueListener
 {
-    /// <summary>The lease the host takes on received messages; renewed at half this while the function runs.</summary>
-    public static readonly TimeSpan ReceiveVisibility = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// The lease the host takes on received messages (QueueListener's 10-minute visibility timeout); renewed at half
+    /// this while the function runs (QueueListener.CreateUpdateMessageVisibilityTimer), sooner after a failed renewal.
+    /// </summary>
+    public static readonly TimeSpan DefaultMessageLease = TimeSpan.FromMinutes(10);
+
+    /// <summary>The longest visibility timeout Azure Storage accepts.</summary>
+    public static readonly TimeSpan MaxMessageLease = TimeSpan.FromDays(7);
 
     private const int MaxQueueNameLength = 63;
     private const string PoisonSuffix = "-poison";
@@ -34,6 +41,7 @@ public sealed partial class QueueListener
     /// <param name="process">Runs the function for one message; an exception is a failed attempt.</param>
     /// <param name="shutdownGrace">How long a stop waits for in-flight invocations (the host's shutdown timeout).</param>
     /// <param name="drainOnStop">The host's drain mode: on stop, in-flight invocations run on instead of being cancelled.</param>
+    /// <param name="messageLease">The lease on a received message; <see cref="DefaultMessageLease"/> unless a run shortens it.</param>
     public QueueListener(
         string connectionString,
         string queueName,
@@ -42,8 +50,16 @@ public sealed partial class QueueListener
         ILogger logger,
         Random? random = null,
         TimeSpan? shutdownGrace = null,
-        bool drainOnStop = false)
+        bool drainOnStop = false,
+        TimeSpan? messageLease = null)
     {
+        MessageLease = messageLease ?? DefaultMessageLease;
+        // Azure Storage takes whole seconds from 1 s to 7 days; anything else would fail on every receive.
+        if (MessageLease < TimeSpan.FromSeconds(1) || MessageLease > MaxMessageLease || MessageLease.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(messageLease), MessageLease, "The message lease must be whole seconds from 1 s to 7 days.");
+        }
+
         var options = new QueueClientOptions { MessageEncoding = settings.Base64Encoding ? QueueMessageEncoding.Base64 : QueueMessageEncoding.None };
         options.MessageDecodingFailed += OnMessageDecodingFailedAsync;
         var service = new QueueServiceClient(connectionString, options);
@@ -67,6 +83,9 @@ public sealed partial class QueueListener
 
     public string QueueName => queue.Name;
 
+    /// <summary>The lease taken on each received message and renewed while its function runs.</summary>
+    public TimeSpan MessageLease { get; }
+
     /// <summary>Polls until <paramref name="stopping"/> is cancelled, then stops as the host's listener does.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
@@ -75,6 +94,7 @@ public sealed partial class QueueListener
         var processing = new List<Task>();
         bool? queueExists = null;
         var foundSinceLastDelay = false;
+        var storageDown = false;
 
         while (!stopping.IsCancellationRequested)
         {
@@ -84,16 +104,36 @@ public sealed partial class QueueListener
                 queueExists ??= (await queue.ExistsAsync(stopping)).Value ? true : null;
                 if (queueExists == true)
                 {
-                    batch = (await queue.ReceiveMessagesAsync(settings.BatchSize, ReceiveVisibility, stopping)).Value;
+                    batch = (await queue.ReceiveMessagesAsync(settings.BatchSize, MessageLease, stopping)).Value;
                 }
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 break;
             }
-            catch (RequestFailedException e) when (e.Status == 404 || e.Status >= 500)
+            catch (RequestFailedException e) when (e.Status == 404)
             {
                 queueExists = null;
+            }
+            catch (Exception e) when (StorageOutage.IsTransient(e) && !stopping.IsCancellationRequested)
+            {
+                // Storage is away (Azurite stopped or restarting): back off as when idle and poll again, never crash
+                // the host. The host's listener does the same for server errors; a refused connection is one here.
+                queueExists = null;
+                if (!storageDown)
+                {
+                    storageDown = true;
+                    LogStorageDown(queue.Name, e.GetType().Name);
+                }
+
+                await DelayAsync(backoff.GetNextDelay(false), stopping);
+                continue;
+            }
+
+            if (storageDown)
+            {
+                storageDown = false;
+                LogStorageBack(queue.Name);
             }
 
             var messages = batch?.Where(m => m is not null).ToArray() ?? [];
@@ -117,14 +157,7 @@ public sealed partial class QueueListener
             var delay = backoff.GetNextDelay(foundSinceLastDelay);
             foundSinceLastDelay = false;
             LogIdle(queue.Name, delay);
-            try
-            {
-                await Task.Delay(delay, stopping);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            await DelayAsync(delay, stopping);
         }
 
         // As QueueListener.StopAsync in Microsoft.Azure.WebJobs.Extensions.Storage.Queues (azure-sdk-for-net,
@@ -148,6 +181,18 @@ public sealed partial class QueueListener
         await drained;
     }
 
+    /// <summary>Waits unless stopping; the loop condition then ends the run.</summary>
+    private static async Task DelayAsync(TimeSpan delay, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(delay, stopping);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     private async Task ProcessAsync(QueueMessage message, CancellationToken cancellation, CancellationToken abandon)
     {
         try
@@ -157,6 +202,12 @@ public sealed partial class QueueListener
         catch (OperationCanceledException) when (abandon.IsCancellationRequested)
         {
             // As the host: a completion cut short by a non-graceful stop is not an error; the lease runs out.
+        }
+        catch (Exception e) when (StorageOutage.IsTransient(e))
+        {
+            // The delete, update or poison copy could not reach storage: the message reappears when its lease ends
+            // and runs again (at least once), as on Azure when a completion fails.
+            LogCompletionLost(queue.Name, message.MessageId, e.GetType().Name);
         }
     }
 
@@ -222,23 +273,26 @@ public sealed partial class QueueListener
 
     private async Task RenewLeaseAsync(Lease lease, CancellationToken stop)
     {
-        var interval = ReceiveVisibility / 2;
+        var interval = MessageLease / 2;
+        // After a failed renewal the host retries sooner, down to a minute (LinearSpeedupStrategy); a shortened lease
+        // needs a floor inside its own half.
+        var floor = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, MessageLease.Ticks / 4));
         while (!stop.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(interval, stop);
-                var receipt = await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: ReceiveVisibility, cancellationToken: stop);
+                var receipt = await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: MessageLease, cancellationToken: stop);
                 lease.PopReceipt = receipt.Value.PopReceipt;
-                interval = ReceiveVisibility / 2;
+                interval = MessageLease / 2;
             }
             catch (OperationCanceledException)
             {
                 return;
             }
-            catch (RequestFailedException e) when (e.Status >= 500)
+            catch (Exception e) when (StorageOutage.IsTransient(e) && !stop.IsCancellationRequested)
             {
-                interval = TimeSpan.FromTicks(Math.Max(interval.Ticks / 2, TimeSpan.FromMinutes(1).Ticks));
+                interval = TimeSpan.FromTicks(Math.Max(interval.Ticks / 2, floor.Ticks));
             }
             catch (RequestFailedException)
             {
@@ -296,6 +350,15 @@ public sealed partial class QueueListener
         public string MessageId { get; } = messageId;
         public string PopReceipt { get; set; } = popReceipt;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: storage is unreachable ({Error}); polling backs off until it answers")]
+    private partial void LogStorageDown(string queue, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Queue {Queue}: storage answers again; polling resumed")]
+    private partial void LogStorageBack(string queue);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: message {MessageId} could not be completed ({Error}); it reappears when its lease ends")]
+    private partial void LogCompletionLost(string queue, string messageId, string error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Queue {Queue} is empty; next poll in {Delay}")]
     private partial void LogIdle(string queue, TimeSpan delay);

@@ -40,7 +40,8 @@ public sealed class QueueTriggerService(
                     (message, cancellation) => InvokeAsync(invoker, message, scopes, cancellation),
                     logger,
                     shutdownGrace: options.ShutdownGrace,
-                    drainOnStop: DrainOnStop(configuration));
+                    drainOnStop: DrainOnStop(configuration),
+                    messageLease: options.MessageLease);
             })
             .ToList();
 

@@ -3,18 +3,67 @@ using System.Net.Sockets;
 
 namespace Referrals.DevHost.Storage;
 
-/// <summary>Azurite, started from the repository's node_modules (the version package-lock.json pins).</summary>
+/// <summary>
+/// Azurite, started from the repository's node_modules (the version package-lock.json pins). Its owner is recorded in
+/// an owner file (pid and start time) so that a DevHost killed before it could stop Azurite is succeeded by the next
+/// one, which adopts the running emulator instead of leaving it without an owner (see the DevHost README).
+/// </summary>
 public sealed class AzuriteProcess : IAsyncDisposable
 {
     private readonly Process process;
 
-    private AzuriteProcess(Process process, StorageEndpoints endpoints)
+    private AzuriteProcess(Process process, StorageEndpoints endpoints, bool adopted)
     {
         this.process = process;
         Endpoints = endpoints;
+        Adopted = adopted;
     }
 
     public StorageEndpoints Endpoints { get; }
+
+    /// <summary>Started by an earlier DevHost that was killed, and now owned (and stopped) by this one.</summary>
+    public bool Adopted { get; }
+
+    /// <summary>The owner file of the Azurite a DevHost started on these ports.</summary>
+    public static string OwnerFile(StorageEndpoints endpoints) =>
+        Path.Combine(Path.GetTempPath(), $"referrals-devhost-azurite-{endpoints.QueuePort}.owner");
+
+    /// <summary>
+    /// The Azurite an earlier DevHost started on these ports and left running, if the owner file names a live process
+    /// with the recorded start time (a reused pid is not adopted); a stale owner file is removed.
+    /// </summary>
+    public static AzuriteProcess? TryAdopt(StorageEndpoints endpoints)
+    {
+        var file = OwnerFile(endpoints);
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+
+        var parts = File.ReadAllText(file).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 2
+            && int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var pid)
+            && long.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var startTicks))
+        {
+            try
+            {
+                var process = Process.GetProcessById(pid);
+                if (!process.HasExited && process.StartTime.ToUniversalTime().Ticks == startTicks)
+                {
+                    return new AzuriteProcess(process, endpoints, adopted: true);
+                }
+
+                process.Dispose();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // Gone since: the file is stale.
+            }
+        }
+
+        File.Delete(file);
+        return null;
+    }
 
     public static async Task<bool> IsAnsweringAsync(StorageEndpoints endpoints, CancellationToken cancellationToken = default)
     {
@@ -90,7 +139,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var azurite = new AzuriteProcess(process, endpoints);
+        var azurite = new AzuriteProcess(process, endpoints, adopted: false);
         var deadline = Stopwatch.StartNew();
         while (!await IsAnsweringAsync(endpoints))
         {
@@ -105,6 +154,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
+        await File.WriteAllTextAsync(OwnerFile(endpoints),
+            FormattableString.Invariant($"{process.Id} {process.StartTime.ToUniversalTime().Ticks}"));
         return azurite;
     }
 
@@ -116,6 +167,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
             await process.WaitForExitAsync();
         }
 
+        File.Delete(OwnerFile(Endpoints));
         process.Dispose();
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Azure.Functions.Worker;
 using NCrontab;
 using Referrals.DevHost.Functions;
+using Referrals.Functions.Storage;
 
 namespace Referrals.DevHost.Timers;
 
@@ -44,7 +45,7 @@ public sealed partial class TimerTriggerService(
 
         // ScheduleMonitor.CheckPastDueAsync: past due when the recorded next occurrence has gone by. It wins over
         // runOnStartup, as in TimerListener.StartAsync.
-        var status = statuses is null ? null : await statuses.ReadAsync(name, stopping);
+        var status = await StatusOrNullAsync(name, stopping);
         if (status is not null && last > status.Next)
         {
             LogPastDue(name, status.Next);
@@ -56,7 +57,7 @@ public sealed partial class TimerTriggerService(
         }
         else if (status is null && statuses is not null)
         {
-            await statuses.WriteAsync(name, new ScheduleStatus { Last = default, Next = next(last), LastUpdated = last }, stopping);
+            await WriteStatusAsync(name, new ScheduleStatus { Last = default, Next = next(last), LastUpdated = last }, stopping);
         }
 
         while (!stopping.IsCancellationRequested)
@@ -106,9 +107,39 @@ public sealed partial class TimerTriggerService(
         // As TimerListener.InvokeJobFunction: the status is recorded after every invocation, failed or not.
         if (statuses is not null && !stopping.IsCancellationRequested)
         {
-            await statuses.WriteAsync(invoker.Metadata.Name, timer.ScheduleStatus, CancellationToken.None);
+            await WriteStatusAsync(invoker.Metadata.Name, timer.ScheduleStatus, CancellationToken.None);
         }
     }
+
+    /// <summary>Storage away at start: no status is known, so no past-due run (as a host with no status blob).</summary>
+    private async Task<ScheduleStatus?> StatusOrNullAsync(string name, CancellationToken stopping)
+    {
+        try
+        {
+            return statuses is null ? null : await statuses.ReadAsync(name, stopping);
+        }
+        catch (Exception e) when (StorageOutage.IsTransient(e) && !stopping.IsCancellationRequested)
+        {
+            LogStatusUnavailable(name, e.GetType().Name);
+            return null;
+        }
+    }
+
+    /// <summary>Storage away: the schedule goes on and the status is written after the next run, never a crash.</summary>
+    private async Task WriteStatusAsync(string name, ScheduleStatus status, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await statuses!.WriteAsync(name, status, cancellationToken);
+        }
+        catch (Exception e) when (StorageOutage.IsTransient(e))
+        {
+            LogStatusUnavailable(name, e.GetType().Name);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Timer {FunctionName}: its schedule status could not be read or written ({Error}); the schedule goes on")]
+    private partial void LogStatusUnavailable(string functionName, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Timer {FunctionName} is past due (missed {Missed:u}); running it now")]
     private partial void LogPastDue(string functionName, DateTime missed);

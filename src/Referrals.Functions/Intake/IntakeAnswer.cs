@@ -25,6 +25,9 @@ public enum IntakeAnswerKind
 
     /// <summary>Stored but not queued (the reconciler finishes it): try again after <see cref="IntakeAnswer.RetryAfter"/>.</summary>
     NotQueued,
+
+    /// <summary>Storage could not be reached, so whether anything was stored is unknown: retry after <see cref="IntakeAnswer.RetryAfter"/>.</summary>
+    StorageUnavailable,
 }
 
 /// <summary>What intake decided about one request, for the function to turn into a page or a JSON answer.</summary>

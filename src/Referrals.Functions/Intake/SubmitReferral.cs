@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Referrals.Core.Pages;
 using Referrals.Core.Referrals;
 using Referrals.Core.Security;
+using Referrals.Functions.Storage;
 using Referrals.Functions.Web;
 
 namespace Referrals.Functions.Intake;
@@ -15,6 +16,9 @@ namespace Referrals.Functions.Intake;
 /// </summary>
 public sealed class SubmitReferral(IntakeRequest intake, InterestForm form, ThanksToken thanks, IOptions<WebOptions> web, TimeProvider clock)
 {
+    /// <summary>How long a client should wait before retrying while storage is unreachable.</summary>
+    public static readonly TimeSpan StorageUnavailableRetryAfter = TimeSpan.FromSeconds(10);
+
     [Function(nameof(SubmitReferral))]
     public async Task<IResult> Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", "options", Route = "referrals")] HttpRequest request,
@@ -32,8 +36,19 @@ public sealed class SubmitReferral(IntakeRequest intake, InterestForm form, Than
             return refusal;
         }
 
-        var answer = await intake.HandleAsync(posted!, isForm, ClientAddress.RateKey(request.HttpContext, web.Value),
-            request.Headers["Idempotency-Key"].FirstOrDefault(), cancellationToken);
+        IntakeAnswer answer;
+        try
+        {
+            answer = await intake.HandleAsync(posted!, isForm, ClientAddress.RateKey(request.HttpContext, web.Value),
+                request.Headers["Idempotency-Key"].FirstOrDefault(), cancellationToken);
+        }
+        catch (Exception e) when (StorageOutage.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        {
+            // Storage is away: whether the referral was stored is unknown, so the client retries with the same
+            // Idempotency-Key (or form stamp), which answers it either way. Never a 500.
+            answer = new IntakeAnswer(IntakeAnswerKind.StorageUnavailable, RetryAfter: StorageUnavailableRetryAfter);
+        }
+
         if (answer.RetryAfter > TimeSpan.Zero)
         {
             request.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(answer.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -80,6 +95,8 @@ public sealed class SubmitReferral(IntakeRequest intake, InterestForm form, Than
             "The form was sent too soon after it was shown, or too long after. Load the form again if it is old, wait a few seconds and send again."),
         IntakeAnswerKind.TooManyFromClient => Problems.Of(StatusCodes.Status429TooManyRequests, "Too many requests from this connection.", "Please wait a while before sending another request."),
         IntakeAnswerKind.TooManyForEmail => Problems.Of(StatusCodes.Status429TooManyRequests, "Too many requests for this email address today.", IntakeGuards.EmailLimitMessage),
+        IntakeAnswerKind.StorageUnavailable => Problems.Of(StatusCodes.Status503ServiceUnavailable, "The service is briefly unavailable.",
+            "Please try again in a few seconds with the same Idempotency-Key."),
         IntakeAnswerKind.KeyReused => Problems.Of(StatusCodes.Status422UnprocessableEntity, "This Idempotency-Key was used for a different request.",
             "Send a new request with a new Idempotency-Key; a retry must repeat the original request exactly."),
         _ => Problems.Of(StatusCodes.Status503ServiceUnavailable, "Your request could not be queued.", "Please try again in a minute with the same Idempotency-Key."),
