@@ -1,4 +1,5 @@
 // Benchmarks of the referral pipeline; see bench/README.md. This file only picks the run.
+using Referrals.Bench.Chaos;
 using Referrals.Bench.Duplicates;
 using Referrals.Bench.LedgerFaults;
 using Referrals.Bench.Pipeline;
@@ -10,6 +11,7 @@ return mode switch
     "pipeline" => await PipelineRun.RunAsync(rest),
     "ledger-faults" => await LedgerFaultsRun.RunAsync(rest),
     "duplicates" => await DuplicatesRun.RunAsync(rest),
+    "chaos" => await ChaosRun.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -23,6 +25,8 @@ static int Usage()
                          how often an email SendGrid accepted is sent again when ledger writes fail
           duplicates     [--referrals 300] [--hang 0.05] [--webhook on|off] [--grace 00:00:20] [--keep]
                          emails sent twice when SendGrid answers too late, with and without the Event Webhook
+          chaos          [--smoke] [--referrals 5000] [--kills 10] [--azurite-restarts 2] [--concurrency 16] [--keep]
+                         nothing lost across DevHost kills, Azurite restarts and SendGrid faults; --smoke is CI's version
         """);
     return 2;
 }

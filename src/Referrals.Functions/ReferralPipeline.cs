@@ -138,6 +138,14 @@ public sealed class EmailOptions
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan UnknownOutcomeGrace { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long an email claimed for sending is left to its claimant (an invocation that may have died mid-send) before
+    /// another invocation takes it over. Longer than one invocation's longest send: two attempts of
+    /// Email:Resilience:AttemptTimeout, their backoff and Email:Resilience:MaxRateLimitWait.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>SendGrid validates but does not deliver (answers 200): for staging.</summary>
     public bool SandboxMode { get; set; }
 

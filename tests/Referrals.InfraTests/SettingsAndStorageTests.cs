@@ -20,6 +20,7 @@ public class SettingsAndStorageTests
         ["ConnectionStrings:AzureWebJobsStorage"] = "the host, and the app after it, look for a connection string here first; on Azure the identity-based AzureWebJobsStorage__* settings are used instead",
         ["Email:SendGridHost"] = "defaults to https://api.sendgrid.com; only local runs point it at the DevHost's mail sink",
         ["Email:UnknownOutcomeGrace"] = CodeDefault,
+        ["Email:ClaimTimeout"] = CodeDefault,
         ["Email:Templates"] = "optional SendGrid dynamic templates; without one the repository's content is sent",
         ["Email:Resilience:MaxRetryAttempts"] = CodeDefault,
         ["Email:Resilience:BaseDelay"] = CodeDefault,

@@ -18,6 +18,7 @@ internal sealed class WebhookPoster : IDisposable
     private readonly TimeSpan minDelay;
     private readonly TimeSpan maxDelay;
     private readonly CancellationToken stop;
+    private readonly TimeSpan retryFor;
     private readonly List<Task> pending = [];
     private readonly Lock gate = new();
     private int posted;
@@ -25,8 +26,13 @@ internal sealed class WebhookPoster : IDisposable
     private int failed;
 
     /// <param name="key">The run's P-256 key; the DevHost was started with its public key (<see cref="PublicKeyOf"/>).</param>
-    public WebhookPoster(ECDsa key, Uri devHost, TimeSpan minDelay, TimeSpan maxDelay, CancellationToken stop)
+    /// <param name="retryFor">
+    /// How long a post that got no answer or a 5xx is tried again, every 2 s, as SendGrid retries failed posts (the
+    /// chaos run kills the DevHost); zero posts once.
+    /// </param>
+    public WebhookPoster(ECDsa key, Uri devHost, TimeSpan minDelay, TimeSpan maxDelay, CancellationToken stop, TimeSpan retryFor = default)
     {
+        this.retryFor = retryFor;
         this.key = key;
         http = new HttpClient { BaseAddress = devHost, Timeout = TimeSpan.FromSeconds(30) };
         this.minDelay = minDelay;
@@ -86,6 +92,29 @@ internal sealed class WebhookPoster : IDisposable
 
     private async Task PostAsync(AcceptedRequest request, string recipient)
     {
+        var deadline = DateTimeOffset.UtcNow + retryFor;
+        while (true)
+        {
+            var answer = await PostOnceAsync(request, recipient);
+            if (answer is not null && (int)answer < 500)
+            {
+                Interlocked.Increment(ref answer == HttpStatusCode.OK ? ref posted : ref refused);
+                return;
+            }
+
+            if (DateTimeOffset.UtcNow >= deadline || stop.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref answer is null ? ref failed : ref refused);
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(2), stop);
+        }
+    }
+
+    /// <returns>The status, or null when there was no answer.</returns>
+    private async Task<HttpStatusCode?> PostOnceAsync(AcceptedRequest request, string recipient)
+    {
         var now = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
         // As SendGrid posts it: the custom_args sit at the top level of the event, next to SendGrid's own fields.
         var payload = new JsonArray(new JsonObject
@@ -110,11 +139,11 @@ internal sealed class WebhookPoster : IDisposable
         try
         {
             using var response = await http.SendAsync(message, stop);
-            Interlocked.Increment(ref response.StatusCode == HttpStatusCode.OK ? ref posted : ref refused);
+            return response.StatusCode;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !stop.IsCancellationRequested)
         {
-            Interlocked.Increment(ref failed);
+            return null;
         }
     }
 }

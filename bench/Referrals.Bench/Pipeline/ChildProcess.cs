@@ -83,6 +83,35 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Asks the process to end (SIGINT, as Ctrl-C would: Azurite then saves its metadata) and waits; kills it if it
+    /// does not end within <paramref name="timeout"/>. Returns whether it ended on its own.
+    /// </summary>
+    public async Task<bool> StopGracefullyAsync(TimeSpan timeout)
+    {
+        if (process.HasExited)
+        {
+            return true;
+        }
+
+        using (var signal = Process.Start(new ProcessStartInfo("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
+        {
+            await signal!.WaitForExitAsync();
+        }
+
+        try
+        {
+            using var wait = new CancellationTokenSource(timeout);
+            await process.WaitForExitAsync(wait.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+            return false;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Kill();

@@ -22,13 +22,15 @@ internal sealed class DevHostServer : IAsyncDisposable
     public bool HasExited => process.HasExited;
     public string Tail() => process.Tail();
 
+    /// <param name="port">The port to listen on (a restart keeps its predecessor's); a free one when null.</param>
+    /// <param name="logName">The output file in <paramref name="workFolder"/>.</param>
     public static async Task<DevHostServer> StartAsync(
-        string dll, IReadOnlyDictionary<string, string> settings, string workFolder, TimeSpan timeout, CancellationToken cancellationToken)
+        string dll, IReadOnlyDictionary<string, string> settings, string workFolder, TimeSpan timeout, CancellationToken cancellationToken, int? port = null, string logName = "devhost.log")
     {
-        var port = BenchEnvironment.FreePort();
+        port ??= BenchEnvironment.FreePort();
         var arguments = new List<string> { dll, $"--DevHost:Port={port}" };
         arguments.AddRange(settings.Select(s => $"--{s.Key}={s.Value}"));
-        var child = ChildProcess.Start("DevHost", "dotnet", arguments, Path.GetDirectoryName(dll)!, Path.Combine(workFolder, "devhost.log"));
+        var child = ChildProcess.Start("DevHost", "dotnet", arguments, Path.GetDirectoryName(dll)!, Path.Combine(workFolder, logName));
         var server = new DevHostServer(child, new Uri($"http://127.0.0.1:{port}/"));
 
         using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
@@ -63,6 +65,11 @@ internal sealed class DevHostServer : IAsyncDisposable
             await Task.Delay(250, cancellationToken);
         }
     }
+
+    public int Port => BaseAddress.Port;
+
+    /// <summary>Ends the DevHost with SIGKILL (what DisposeAsync does): no shutdown, no drain, leases left to run out.</summary>
+    public ValueTask KillAsync() => process.DisposeAsync();
 
     public ValueTask DisposeAsync() => process.DisposeAsync();
 }

@@ -315,8 +315,8 @@ public sealed partial class SendNotifications(
         public bool Urgent { get; } = urgent;
     }
 
-    /// <summary>Longer than one invocation's longest send: 2 attempts × 10 s timeout, backoff and a 10 s rate-limit wait.</summary>
-    private static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(1);
+    /// <summary>Email:ClaimTimeout: longer than one invocation's longest send (2 attempts × 10 s timeout, backoff and a 10 s rate-limit wait by default).</summary>
+    private TimeSpan ClaimTimeout => options.Value.ClaimTimeout;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: notifications queued again for {At:u} (rate limit or a claim held elsewhere)")]
     private partial void LogComeBackLater(string referralId, DateTimeOffset at);
