@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Data.Tables;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,12 +30,43 @@ public sealed class RouteReferral(
         DateTimeOffset? insertionTime = null) =>
         telemetry.ConsumeAsync(StorageNames.UrgentIntakeQueue, "route", message, insertionTime, () => RouteAsync(message, cancellationToken));
 
+    // As the operators' assign and reroute: a referral that keeps changing fails the attempt for the queue to retry.
+    private const int MaxDecisions = 3;
+
     private async Task RouteAsync(ReferralMessage message, CancellationToken cancellationToken)
     {
+        var referral = await FindAsync(message, cancellationToken);
+        if (referral is { IsErased: false, CurrentStatus: ReferralStatus.Received, Urgent: true })
+        {
+            // The operators' alert (and the visitor's confirmation) go out now, not after routing or its retries:
+            // once per delivery, however many decisions routing takes.
+            await queues.NotifyAsync(referral, cancellationToken);
+        }
+
+        for (var decision = 1; ; decision++)
+        {
+            try
+            {
+                await DecideAsync(referral, cancellationToken);
+                return;
+            }
+            catch (RequestFailedException e) when (e.IsConflict() && decision < MaxDecisions)
+            {
+                // The row changed since it was read, most often by the emails just queued recording themselves on it:
+                // decide again on what is there now rather than wait out a visibility timeout. The router has
+                // already given back the offer it counted.
+                referral = await FindAsync(message, cancellationToken);
+            }
+        }
+    }
+
+    private async Task<ReferralEntity> FindAsync(ReferralMessage message, CancellationToken cancellationToken) =>
         // The exception names no referral: a failure is logged next to the queue's name, which says urgent.
-        var referral = await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
+        await referrals.FindReferralAsync(message.ReferralId, cancellationToken)
             ?? throw new InvalidOperationException("The referral named in the message does not exist.");
 
+    private async Task DecideAsync(ReferralEntity referral, CancellationToken cancellationToken)
+    {
         if (referral.IsErased)
         {
             return; // withdrawn or erased while the message waited: nothing is routed or sent about it again
@@ -42,12 +74,6 @@ public sealed class RouteReferral(
 
         if (referral.CurrentStatus == ReferralStatus.Received)
         {
-            if (referral.Urgent)
-            {
-                // The operators' alert (and the visitor's confirmation) go out now, not after routing or its retries.
-                await queues.NotifyAsync(referral, cancellationToken);
-            }
-
             await router.RouteAsync(referral, referral.ToCase(), cancellationToken);
         }
         else if (referral.CurrentStatus == ReferralStatus.Duplicate)
