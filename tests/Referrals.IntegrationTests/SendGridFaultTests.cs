@@ -208,6 +208,41 @@ public class SendGridFaultTests(SendGridFaultFixture fixture) : IClassFixture<Se
     }
 
     [Fact]
+    public async Task Rate_limit_answers_never_open_the_circuit_but_server_errors_do()
+    {
+        var path = $"/breaker-429-{Guid.NewGuid():N}";
+        var services = new ServiceCollection();
+        services.AddSingleton(TimeProvider.System);
+        services.AddHttpClient("breaker-429").AddResilienceHandler("breaker-429", pipeline => SendGridResilience.Configure(pipeline, new SendGridResilienceOptions
+        {
+            MaxRetryAttempts = 1, BaseDelay = TimeSpan.FromMilliseconds(10), MinimumThroughput = 2, FailureRatio = 0.5,
+            SamplingDuration = TimeSpan.FromSeconds(30), BreakDuration = TimeSpan.FromSeconds(30), MaxRateLimitWait = TimeSpan.Zero,
+        }, TimeProvider.System));
+        using var provider = services.BuildServiceProvider();
+        var http = provider.GetRequiredService<IHttpClientFactory>().CreateClient("breaker-429");
+
+        // A reset an hour away is not waited for (MaxRateLimitWait), so each call is one 429 the breaker sees.
+        var reset = TimeProvider.System.GetUtcNow().AddHours(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        SendGrid.Given(Request.Create().WithPath(path)).RespondWith(Response.Create().WithStatusCode(429).WithHeader("X-RateLimit-Reset", reset));
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await http.GetAsync(SendGrid.Url + path)).StatusCode);
+        }
+
+        Assert.Equal(6, SendGrid.LogEntries.Count(e => e.RequestMessage.Path == path)); // every one reached SendGrid: still closed
+
+        // The same number of server errors opens it: the breaker still counts real failures.
+        SendGrid.Given(Request.Create().WithPath(path)).AtPriority(0).RespondWith(Response.Create().WithStatusCode(500));
+        await Assert.ThrowsAsync<BrokenCircuitException>(async () =>
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                await http.GetAsync(SendGrid.Url + path);
+            }
+        });
+    }
+
+    [Fact]
     public async Task The_circuit_opens_after_repeated_failures_and_recovers_after_the_break()
     {
         var path = $"/breaker-{Guid.NewGuid():N}";

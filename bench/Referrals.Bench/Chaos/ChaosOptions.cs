@@ -36,6 +36,15 @@ internal sealed record ChaosOptions
     /// </summary>
     public TimeSpan InFlightAllowance { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Email:ClaimTimeout: how long an email claimed by a killed host is left before another takes it over. The app's
+    /// default (1 minute) unless set; the smoke run shortens it, as it does the lease.
+    /// </summary>
+    public TimeSpan? ClaimTimeout { get; init; }
+
+    /// <summary>Added to the grace and the attempt timeout: how long the stand-in must be quiet before counting.</summary>
+    public TimeSpan QuietMargin { get; init; } = TimeSpan.FromSeconds(15);
+
     public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(2);
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(20);
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(10);
@@ -47,7 +56,7 @@ internal sealed record ChaosOptions
     /// How long the stand-in must see no request before duplicates are counted: a resend comes after the grace, or
     /// after a lease or the queue's visibility timeout, plus an attempt.
     /// </summary>
-    public TimeSpan Quiet => Grace + AttemptTimeout + TimeSpan.FromSeconds(15);
+    public TimeSpan Quiet => Grace + AttemptTimeout + QuietMargin;
 
     /// <summary>The CI version: about 200 referrals, 2 kills, 1 Azurite restart, a 10 s lease, in under two minutes.</summary>
     public static ChaosOptions SmokeDefaults { get; } = new()
@@ -57,8 +66,10 @@ internal sealed record ChaosOptions
         Concurrency = 8,
         Kills = 2,
         AzuriteRestarts = 1,
-        FaultSpacing = TimeSpan.FromSeconds(8),
+        FaultSpacing = TimeSpan.FromSeconds(6),
         Lease = TimeSpan.FromSeconds(10),
+        ClaimTimeout = TimeSpan.FromSeconds(20),
+        QuietMargin = TimeSpan.FromSeconds(8),
         RateLimitSpacing = TimeSpan.FromSeconds(15),
         Grace = TimeSpan.FromSeconds(10),
         DrainTimeout = TimeSpan.FromSeconds(150),
@@ -91,6 +102,7 @@ internal sealed record ChaosOptions
                 "--azurite-restarts" => options with { AzuriteRestarts = Int(name, value, 0) },
                 "--fault-spacing" => options with { FaultSpacing = Time(name, value) },
                 "--lease" => options with { Lease = Time(name, value) },
+                "--claim-timeout" => options with { ClaimTimeout = Time(name, value) },
                 "--fail" => options with { Fail = Share(name, value) },
                 "--hang" => options with { Hang = Share(name, value) },
                 "--rate-limit-spacing" => options with { RateLimitSpacing = Time(name, value) },
@@ -111,7 +123,7 @@ internal sealed record ChaosOptions
 
     public string Describe() =>
         $"{(Smoke ? "--smoke " : "")}--referrals {Referrals} --concurrency {Concurrency} --kills {Kills} --azurite-restarts {AzuriteRestarts} "
-        + $"--fault-spacing {FaultSpacing:c} --lease {Lease:c} --fail {Fail.ToString(CultureInfo.InvariantCulture)} --hang {Hang.ToString(CultureInfo.InvariantCulture)} "
+        + $"--fault-spacing {FaultSpacing:c} --lease {Lease:c}{(ClaimTimeout is { } claim ? $" --claim-timeout {claim:c}" : "")} --fail {Fail.ToString(CultureInfo.InvariantCulture)} --hang {Hang.ToString(CultureInfo.InvariantCulture)} "
         + $"--rate-limit-spacing {RateLimitSpacing:c} --grace {Grace:c}";
 
     private static int Int(string name, string value, int min) =>

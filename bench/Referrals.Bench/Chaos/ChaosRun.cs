@@ -66,6 +66,11 @@ internal static class ChaosRun
             ["Intake:ClientAddressHeader"] = ReferralPoster.ForwardedHeader,
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        if (options.ClaimTimeout is { } claimTimeout)
+        {
+            settings["Email:ClaimTimeout"] = claimTimeout.ToString("c", CultureInfo.InvariantCulture);
+        }
+
         var host = new RestartingDevHost(environment.DevHostDll, settings, work, DevHostStartTimeout);
         await using var _ = host;
         await host.StartAsync(cancellationToken);

@@ -81,6 +81,10 @@ public static class SendGridResilience
                 MinimumThroughput = options.MinimumThroughput,
                 SamplingDuration = options.SamplingDuration,
                 BreakDuration = options.BreakDuration,
+                // A 429 is SendGrid's rate limit, which the gate honours, not SendGrid failing. Counted, one 429 burst
+                // would open the circuit and every message would spend its dequeue attempts on it (found by the chaos run).
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Result?.StatusCode != HttpStatusCode.TooManyRequests && HttpClientResiliencePredicates.IsTransient(args.Outcome)),
             })
             .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = options.AttemptTimeout });
     }
