@@ -138,6 +138,24 @@ public class SendGridRateGateTests(AzuriteFixture fixture) : IClassFixture<Azuri
         table.GetEntity<TableEntity>(SendGridRateGate.SharedPartition, SendGridRateGate.SharedRow).Value.GetDateTimeOffset(SendGridRateGate.ResetAtProperty);
 
     /// <summary>Storage requests as the gate makes them: a GET reads, anything else writes.</summary>
+    [Fact]
+    public async Task A_fresh_instances_first_senders_all_wait_for_its_read_of_the_shared_row()
+    {
+        var table = await NewTableAsync();
+        await Instance(table).CloseUntilAsync(clock.GetUtcNow().AddSeconds(30), CancellationToken.None);
+        storage.Reset();
+
+        // A restarted host: many messages at once, none of them sent before the one read says whether SendGrid refuses.
+        var fresh = Instance(table);
+        var senders = Enumerable.Range(0, 20).Select(_ => fresh.EnterAsync(CancellationToken.None)).ToList();
+        foreach (var sender in senders)
+        {
+            await Assert.ThrowsAsync<SendGridRateLimitedException>(() => sender.WaitAsync(Bound));
+        }
+
+        Assert.Equal((1, 0), (storage.Reads, storage.Writes));
+    }
+
     private sealed class StorageCounter : HttpPipelineSynchronousPolicy
     {
         private int reads;

@@ -30,6 +30,7 @@ public sealed partial class SendGridRateGate(
     private readonly Lock refreshLock = new();
     private long closedUntilTicks = DateTimeOffset.MinValue.UtcTicks;
     private DateTimeOffset nextRefreshAt = DateTimeOffset.MinValue;
+    private Task refreshing = Task.CompletedTask;
 
     /// <summary>The latest reset this instance knows of (in the past when the gate is open).</summary>
     public DateTimeOffset ClosedUntil => new(Interlocked.Read(ref closedUntilTicks), TimeSpan.Zero);
@@ -86,31 +87,39 @@ public sealed partial class SendGridRateGate(
         }
     }
 
-    private async Task RefreshIfDueAsync(CancellationToken cancellationToken)
+    private Task RefreshIfDueAsync(CancellationToken cancellationToken)
     {
         lock (refreshLock)
         {
             var now = clock.GetUtcNow();
-            if (now < nextRefreshAt)
+            if (now >= nextRefreshAt)
             {
-                return;
+                // One read per period; concurrent senders wait for that read rather than send on what is known. Going
+                // on without it let a freshly started instance's first senders out before a reset another instance
+                // (or the instance it replaced) had recorded (found by the chaos run).
+                nextRefreshAt = now + options.Value.RateLimitRefresh;
+                refreshing = ReadSharedAsync();
             }
 
-            // Claimed before reading: concurrent senders go on with what is known instead of each reading the row.
-            nextRefreshAt = now + options.Value.RateLimitRefresh;
+            return refreshing.WaitAsync(cancellationToken);
         }
+    }
 
+    /// <summary>Not cancelled by the sender that started it: others are waiting on it too (a single point read).</summary>
+    private async Task ReadSharedAsync()
+    {
         try
         {
-            var row = await ledger.GetEntityIfExistsAsync<TableEntity>(SharedPartition, SharedRow, [ResetAtProperty], cancellationToken);
+            var row = await ledger.GetEntityIfExistsAsync<TableEntity>(SharedPartition, SharedRow, [ResetAtProperty], CancellationToken.None);
             if (row.HasValue && row.Value!.GetDateTimeOffset(ResetAtProperty) is { } resetAt && resetAt > clock.GetUtcNow() && Extend(resetAt))
             {
                 LogLearned(resetAt);
             }
         }
-        catch (RequestFailedException e)
+        catch (Exception e)
         {
-            // Send on what this instance knows; a 429 would close the gate anyway.
+            // Send on what this instance knows; a 429 would close the gate anyway. Never a faulted task that every
+            // sender of the next period would meet.
             LogSharedReadFailed(e);
         }
     }
