@@ -42,6 +42,12 @@ internal sealed record ChaosOptions
     /// </summary>
     public TimeSpan? ClaimTimeout { get; init; }
 
+    /// <summary>
+    /// Intake:ReconcileAfter: a referral stored but whose queue message was lost to a kill is queued again by the
+    /// reconciler after this long (the app's default, 2 minutes, unless set; the smoke run shortens it).
+    /// </summary>
+    public TimeSpan? ReconcileAfter { get; init; }
+
     /// <summary>Added to the grace and the attempt timeout: how long the stand-in must be quiet before counting.</summary>
     public TimeSpan QuietMargin { get; init; } = TimeSpan.FromSeconds(15);
 
@@ -69,6 +75,7 @@ internal sealed record ChaosOptions
         FaultSpacing = TimeSpan.FromSeconds(6),
         Lease = TimeSpan.FromSeconds(10),
         ClaimTimeout = TimeSpan.FromSeconds(20),
+        ReconcileAfter = TimeSpan.FromSeconds(20),
         QuietMargin = TimeSpan.FromSeconds(8),
         RateLimitSpacing = TimeSpan.FromSeconds(15),
         Grace = TimeSpan.FromSeconds(10),
@@ -103,6 +110,7 @@ internal sealed record ChaosOptions
                 "--fault-spacing" => options with { FaultSpacing = Time(name, value) },
                 "--lease" => options with { Lease = Time(name, value) },
                 "--claim-timeout" => options with { ClaimTimeout = Time(name, value) },
+                "--reconcile-after" => options with { ReconcileAfter = Time(name, value) },
                 "--fail" => options with { Fail = Share(name, value) },
                 "--hang" => options with { Hang = Share(name, value) },
                 "--rate-limit-spacing" => options with { RateLimitSpacing = Time(name, value) },
@@ -123,7 +131,7 @@ internal sealed record ChaosOptions
 
     public string Describe() =>
         $"{(Smoke ? "--smoke " : "")}--referrals {Referrals} --concurrency {Concurrency} --kills {Kills} --azurite-restarts {AzuriteRestarts} "
-        + $"--fault-spacing {FaultSpacing:c} --lease {Lease:c}{(ClaimTimeout is { } claim ? $" --claim-timeout {claim:c}" : "")} --fail {Fail.ToString(CultureInfo.InvariantCulture)} --hang {Hang.ToString(CultureInfo.InvariantCulture)} "
+        + $"--fault-spacing {FaultSpacing:c} --lease {Lease:c}{(ClaimTimeout is { } claim ? $" --claim-timeout {claim:c}" : "")}{(ReconcileAfter is { } reconcile ? $" --reconcile-after {reconcile:c}" : "")} --fail {Fail.ToString(CultureInfo.InvariantCulture)} --hang {Hang.ToString(CultureInfo.InvariantCulture)} "
         + $"--rate-limit-spacing {RateLimitSpacing:c} --grace {Grace:c}";
 
     private static int Int(string name, string value, int min) =>

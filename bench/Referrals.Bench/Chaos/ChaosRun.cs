@@ -71,6 +71,11 @@ internal static class ChaosRun
             settings["Email:ClaimTimeout"] = claimTimeout.ToString("c", CultureInfo.InvariantCulture);
         }
 
+        if (options.ReconcileAfter is { } reconcileAfter)
+        {
+            settings["Intake:ReconcileAfter"] = reconcileAfter.ToString("c", CultureInfo.InvariantCulture);
+        }
+
         var host = new RestartingDevHost(environment.DevHostDll, settings, work, DevHostStartTimeout);
         await using var _ = host;
         await host.StartAsync(cancellationToken);
