@@ -41,6 +41,8 @@ internal static class ChaosRun
         Clock.Restart();
         var startedAt = TimeProvider.System.GetUtcNow();
         var load = BenchEnvironment.LoadAverage();
+        // Read now: the run is long, and the working tree may move on while it runs.
+        var commit = environment.AppCommit();
         Progress($"{options.Describe()}; work folder {work}; load average {load}");
 
         Step("starting Azurite (disk mode)");
@@ -119,7 +121,7 @@ internal static class ChaosRun
             BenchEnvironment.Machine(),
             load,
             BenchEnvironment.LoadAverage(),
-            environment.AppCommit(),
+            commit,
             environment.AzuriteVersion(),
             options,
             submissions,

@@ -9,11 +9,11 @@ public sealed class AlertOptions
 
     /// <summary>
     /// After an alert goes out, further alerts of the same condition wait this long and then go as one digest. Zero
-    /// sends every alert on its own. Four minutes and the digest timer's minute: every alert reaches operators within
-    /// five minutes of being raised (the chaos run's goal for poison).
+    /// sends every alert on its own. Three minutes, the digest timer's minute and up to a minute of that timer running
+    /// late: every alert reaches operators within five minutes of being raised (the chaos run's goal for poison).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
-    public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromMinutes(4);
+    public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>
     /// An alert or digest claimed for sending whose outcome is unknown (a crash, a SendGrid timeout) is sent again
