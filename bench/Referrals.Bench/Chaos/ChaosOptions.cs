@@ -27,6 +27,13 @@ internal sealed record ChaosOptions
     /// <summary>The share accepted but answered only after the attempt timeout.</summary>
     public double Hang { get; init; } = 0.05;
 
+    /// <summary>
+    /// The share of referrals whose visitor confirmation SendGrid refuses with 400 every time (an address it will not
+    /// take): their messages must reach poison, be parked and be alerted to operators. None in the smoke run, whose
+    /// drain would otherwise wait for a digest.
+    /// </summary>
+    public double Reject { get; init; } = 0.002;
+
     /// <summary>The mean time between two bursts of 429; each burst lasts until its announced reset.</summary>
     public TimeSpan RateLimitSpacing { get; init; } = TimeSpan.FromSeconds(45);
 
@@ -79,6 +86,7 @@ internal sealed record ChaosOptions
         QuietMargin = TimeSpan.FromSeconds(8),
         RateLimitSpacing = TimeSpan.FromSeconds(15),
         Grace = TimeSpan.FromSeconds(10),
+        Reject = 0,
         DrainTimeout = TimeSpan.FromSeconds(150),
         TimeLimit = TimeSpan.FromMinutes(5),
     };
@@ -113,6 +121,7 @@ internal sealed record ChaosOptions
                 "--reconcile-after" => options with { ReconcileAfter = Time(name, value) },
                 "--fail" => options with { Fail = Share(name, value) },
                 "--hang" => options with { Hang = Share(name, value) },
+                "--reject" => options with { Reject = Share(name, value) },
                 "--rate-limit-spacing" => options with { RateLimitSpacing = Time(name, value) },
                 "--grace" => options with { Grace = Time(name, value) },
                 "--drain-timeout" => options with { DrainTimeout = TimeSpan.FromSeconds(Int(name, value, 1)) },
@@ -131,7 +140,7 @@ internal sealed record ChaosOptions
 
     public string Describe() =>
         $"{(Smoke ? "--smoke " : "")}--referrals {Referrals} --concurrency {Concurrency} --kills {Kills} --azurite-restarts {AzuriteRestarts} "
-        + $"--fault-spacing {FaultSpacing:c} --lease {Lease:c}{(ClaimTimeout is { } claim ? $" --claim-timeout {claim:c}" : "")}{(ReconcileAfter is { } reconcile ? $" --reconcile-after {reconcile:c}" : "")} --fail {Fail.ToString(CultureInfo.InvariantCulture)} --hang {Hang.ToString(CultureInfo.InvariantCulture)} "
+        + $"--fault-spacing {FaultSpacing:c} --lease {Lease:c}{(ClaimTimeout is { } claim ? $" --claim-timeout {claim:c}" : "")}{(ReconcileAfter is { } reconcile ? $" --reconcile-after {reconcile:c}" : "")} --fail {Fail.ToString(CultureInfo.InvariantCulture)} --hang {Hang.ToString(CultureInfo.InvariantCulture)} --reject {Reject.ToString(CultureInfo.InvariantCulture)} "
         + $"--rate-limit-spacing {RateLimitSpacing:c} --grace {Grace:c}";
 
     private static int Int(string name, string value, int min) =>

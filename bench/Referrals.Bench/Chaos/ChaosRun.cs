@@ -96,6 +96,7 @@ internal static class ChaosRun
         var progress = ReportProgressAsync(visitors, sendGrid, state, faults, options, progressStop.Token);
 
         var submissions = await submitting;
+        var lastAnsweredAt = Stopwatch.GetTimestamp();
         Progress($"every visitor has an answer: {submissions.Count(s => s.Reference is not null)} accepted");
         await faulting;
         var lastFaultAt = faults.LastFaultEndedAt;
@@ -103,6 +104,7 @@ internal static class ChaosRun
         var accepted = submissions.Where(s => s.Reference is not null).Select(s => s.Reference!).ToList();
         var drainedAt = await WaitForDrainAsync(accepted, sendGrid, state, host, options, cancellationToken);
         var drainTime = Stopwatch.GetElapsedTime(lastFaultAt, drainedAt);
+        var drainAfterBurst = Stopwatch.GetElapsedTime(Math.Max(lastFaultAt, lastAnsweredAt), drainedAt);
 
         Step($"drained; waiting until the stand-in has had no request for {options.Quiet.TotalSeconds:F0} s, so every resend is counted");
         while (Stopwatch.GetElapsedTime(Math.Max(drainedAt, sendGrid.LastAt)) < options.Quiet)
@@ -132,6 +134,7 @@ internal static class ChaosRun
             faults.AzuriteRestarts,
             faults.UngracefulAzuriteStops,
             drainTime,
+            drainAfterBurst,
             PoisonReasons.Read(work),
             poster.Posted,
             poster.Failed + poster.Refused,

@@ -19,6 +19,8 @@ internal enum Answer
     Hung,
     ServerError,
     RateLimited,
+    /// <summary>Refused with 400, as SendGrid refuses a request it will never take.</summary>
+    Rejected,
 }
 
 /// <summary>
@@ -106,6 +108,9 @@ internal sealed class ChaosSendGrid : IAsyncDisposable
         await app.DisposeAsync();
     }
 
+    /// <summary>Whether this referral's confirmation is one SendGrid refuses, every time it is sent (stable within the run).</summary>
+    public bool IsRejected(string referralId) => (uint)referralId.GetHashCode() % 100_000 < options.Reject * 100_000;
+
     /// <summary>Uniform between half and one and a half of <paramref name="mean"/>.</summary>
     internal static TimeSpan Spaced(TimeSpan mean) => mean * (0.5 + Random.Shared.NextDouble());
 
@@ -151,6 +156,10 @@ internal sealed class ChaosSendGrid : IAsyncDisposable
                 answer = Answer.RateLimited;
                 early = now > announcedAt + options.InFlightAllowance;
             }
+            else if (category == "VisitorConfirmation" && Arg("referral_id") is { } rejected && IsRejected(rejected))
+            {
+                answer = Answer.Rejected;
+            }
             else
             {
                 var roll = Random.Shared.NextDouble();
@@ -168,6 +177,10 @@ internal sealed class ChaosSendGrid : IAsyncDisposable
                 context.Response.Headers["X-RateLimit-Remaining"] = "0";
                 context.Response.Headers["X-RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
                 await context.Response.WriteAsJsonAsync(new { errors = new[] { new { message = "too many requests" } } });
+                return;
+            case Answer.Rejected:
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.Response.WriteAsJsonAsync(new { errors = new[] { new { message = "The to address is not accepted.", field = "personalizations.0.to" } } });
                 return;
             case Answer.ServerError:
                 context.Response.StatusCode = Random.Shared.Next(2) == 0 ? StatusCodes.Status500InternalServerError : StatusCodes.Status503ServiceUnavailable;

@@ -22,6 +22,7 @@ internal sealed partial record ChaosVerdict(
     int AzuriteRestarts,
     int UngracefulAzuriteStops,
     TimeSpan DrainTime,
+    TimeSpan DrainAfterBurst,
     IReadOnlyList<(string Queue, string Reason, int Count)> PoisonReasons,
     int WebhookPosts,
     int WebhookNotDelivered,
@@ -54,6 +55,9 @@ internal sealed partial record ChaosVerdict(
     public IReadOnlyList<string> Accepted => [.. Submissions.Where(s => s.Reference is not null).Select(s => s.Reference!)];
 
     public IReadOnlyList<Submission> NotAccepted => [.. Submissions.Where(s => s.Reference is null)];
+
+    /// <summary>Referrals whose confirmation the stand-in refused for good (<see cref="ChaosOptions.Reject"/>): they must end parked.</summary>
+    public IReadOnlySet<string> RejectedReferrals => Requests.Where(r => r.Answer == Answer.Rejected && r.ReferralId is not null).Select(r => r.ReferralId!).ToHashSet();
 
     public IReadOnlySet<string> ParkedReferrals => Final.Parked.Where(p => p.ReferralId is not null).Select(p => p.ReferralId!).ToHashSet();
 
