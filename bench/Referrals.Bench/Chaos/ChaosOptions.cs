@@ -111,21 +111,21 @@ internal sealed record ChaosOptions
             var value = args[++i];
             options = name switch
             {
-                "--referrals" => options with { Referrals = Int(name, value, 1) },
-                "--concurrency" => options with { Concurrency = Int(name, value, 1) },
-                "--kills" => options with { Kills = Int(name, value, 0) },
-                "--azurite-restarts" => options with { AzuriteRestarts = Int(name, value, 0) },
+                "--referrals" => options with { Referrals = OptionValues.Int(name, value, 1) },
+                "--concurrency" => options with { Concurrency = OptionValues.Int(name, value, 1) },
+                "--kills" => options with { Kills = OptionValues.Int(name, value, 0) },
+                "--azurite-restarts" => options with { AzuriteRestarts = OptionValues.Int(name, value, 0) },
                 "--fault-spacing" => options with { FaultSpacing = Time(name, value) },
                 "--lease" => options with { Lease = Time(name, value) },
                 "--claim-timeout" => options with { ClaimTimeout = Time(name, value) },
                 "--reconcile-after" => options with { ReconcileAfter = Time(name, value) },
-                "--fail" => options with { Fail = Share(name, value) },
-                "--hang" => options with { Hang = Share(name, value) },
-                "--reject" => options with { Reject = Share(name, value) },
+                "--fail" => options with { Fail = OptionValues.Share(name, value) },
+                "--hang" => options with { Hang = OptionValues.Share(name, value) },
+                "--reject" => options with { Reject = OptionValues.Share(name, value) },
                 "--rate-limit-spacing" => options with { RateLimitSpacing = Time(name, value) },
                 "--grace" => options with { Grace = Time(name, value) },
-                "--drain-timeout" => options with { DrainTimeout = TimeSpan.FromSeconds(Int(name, value, 1)) },
-                "--time-limit" => options with { TimeLimit = TimeSpan.FromSeconds(Int(name, value, 1)) },
+                "--drain-timeout" => options with { DrainTimeout = TimeSpan.FromSeconds(OptionValues.Int(name, value, 1)) },
+                "--time-limit" => options with { TimeLimit = TimeSpan.FromSeconds(OptionValues.Int(name, value, 1)) },
                 _ => throw new BenchFailure($"Unknown option {name} (see bench/README.md)."),
             };
         }
@@ -143,14 +143,5 @@ internal sealed record ChaosOptions
         + $"--fault-spacing {FaultSpacing:c} --lease {Lease:c}{(ClaimTimeout is { } claim ? $" --claim-timeout {claim:c}" : "")}{(ReconcileAfter is { } reconcile ? $" --reconcile-after {reconcile:c}" : "")} --fail {Fail.ToString(CultureInfo.InvariantCulture)} --hang {Hang.ToString(CultureInfo.InvariantCulture)} --reject {Reject.ToString(CultureInfo.InvariantCulture)} "
         + $"--rate-limit-spacing {RateLimitSpacing:c} --grace {Grace:c}";
 
-    private static int Int(string name, string value, int min) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min ? n : throw Bad(name, value);
-
-    private static double Share(string name, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d is >= 0 and <= 1 ? d : throw Bad(name, value);
-
-    private static TimeSpan Time(string name, string value) =>
-        TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var t) && t > TimeSpan.Zero ? t : throw Bad(name, value);
-
-    private static BenchFailure Bad(string name, string value) => new($"Bad value for {name}: {value} (see bench/README.md).");
+    private static TimeSpan Time(string name, string value) => OptionValues.Time(name, value, allowZero: false);
 }

@@ -117,23 +117,12 @@ internal sealed class ChaosSendGrid : IAsyncDisposable
     private async Task ReceiveAsync(HttpContext context)
     {
         Interlocked.Exchange(ref lastAt, Stopwatch.GetTimestamp());
-        JsonNode? body;
-        try
-        {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            body = null;
-        }
-
-        // The SendGrid library puts custom_args on the personalization; the message level is allowed too.
-        var personalization = body?["personalizations"]?[0];
-        string? Arg(string name) => (personalization?["custom_args"]?[name] ?? body?["custom_args"]?[name])?.ToString();
-        var category = body?["categories"]?[0]?.ToString() ?? "";
+        var body = await SendGridRequestBody.ReadAsync(context.Request, context.RequestAborted);
+        string? Arg(string name) => body.Arg(name);
+        var category = body.Category;
         var alert = AlertCategories.Contains(category);
-        var subject = alert ? (personalization?["subject"] ?? body?["subject"])?.ToString() : null;
-        var text = alert ? body?["content"]?.AsArray().FirstOrDefault(c => c?["type"]?.ToString() == "text/plain")?["value"]?.ToString() : null;
+        var subject = alert ? body.Subject : null;
+        var text = alert ? body.PlainText : null;
 
         var now = TimeProvider.System.GetUtcNow();
         Answer answer;
@@ -190,7 +179,7 @@ internal sealed class ChaosSendGrid : IAsyncDisposable
         var messageId = Guid.NewGuid().ToString("N");
         if (Arg("referral_id") is { } referralId && Arg("ledger_key") is { } ledgerKey && Arg("send_id") is { } sendId)
         {
-            onAccepted(new AcceptedRequest(referralId, ledgerKey, sendId, messageId, answer == Answer.Hung, Stopwatch.GetTimestamp()), personalization?["to"]?[0]?["email"]?.ToString() ?? "");
+            onAccepted(new AcceptedRequest(referralId, ledgerKey, sendId, messageId, answer == Answer.Hung, Stopwatch.GetTimestamp()), body.Recipient);
         }
 
         if (answer == Answer.Hung)

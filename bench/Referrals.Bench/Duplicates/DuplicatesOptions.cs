@@ -59,22 +59,22 @@ internal sealed record DuplicatesOptions
             var value = args[++i];
             options = name switch
             {
-                "--referrals" => options with { Referrals = Int(name, value, 1) },
-                "--hang" => options with { Hang = Share(name, value) },
-                "--webhook" => options with { Webhook = value switch { "on" => true, "off" => false, _ => throw Bad(name, value) } },
-                "--grace" => options with { Grace = Time(name, value) },
-                "--attempt-timeout" => options with { AttemptTimeout = Time(name, value) },
+                "--referrals" => options with { Referrals = OptionValues.Int(name, value, 1) },
+                "--hang" => options with { Hang = OptionValues.Share(name, value) },
+                "--webhook" => options with { Webhook = value switch { "on" => true, "off" => false, _ => throw OptionValues.Bad(name, value) } },
+                "--grace" => options with { Grace = OptionValues.Time(name, value) },
+                "--attempt-timeout" => options with { AttemptTimeout = OptionValues.Time(name, value) },
                 "--webhook-delay" => WithDelay(options, name, value),
-                "--concurrency" => options with { Concurrency = Int(name, value, 1) },
-                "--drain-timeout" => options with { DrainTimeout = TimeSpan.FromSeconds(Int(name, value, 1)) },
-                "--time-limit" => options with { TimeLimit = TimeSpan.FromSeconds(Int(name, value, 1)) },
+                "--concurrency" => options with { Concurrency = OptionValues.Int(name, value, 1) },
+                "--drain-timeout" => options with { DrainTimeout = TimeSpan.FromSeconds(OptionValues.Int(name, value, 1)) },
+                "--time-limit" => options with { TimeLimit = TimeSpan.FromSeconds(OptionValues.Int(name, value, 1)) },
                 _ => throw new BenchFailure($"Unknown option {name} (see bench/README.md)."),
             };
         }
 
         if (options.AttemptTimeout <= TimeSpan.Zero)
         {
-            throw Bad("--attempt-timeout", options.AttemptTimeout.ToString());
+            throw OptionValues.Bad("--attempt-timeout", options.AttemptTimeout.ToString());
         }
 
         return options;
@@ -89,20 +89,9 @@ internal sealed record DuplicatesOptions
             || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var max)
             || min < 0 || max < min)
         {
-            throw Bad(name, value);
+            throw OptionValues.Bad(name, value);
         }
 
         return options with { WebhookDelayMin = TimeSpan.FromSeconds(min), WebhookDelayMax = TimeSpan.FromSeconds(max) };
     }
-
-    private static int Int(string name, string value, int min) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min ? n : throw Bad(name, value);
-
-    private static double Share(string name, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d is >= 0 and <= 1 ? d : throw Bad(name, value);
-
-    private static TimeSpan Time(string name, string value) =>
-        TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var t) && t >= TimeSpan.Zero ? t : throw Bad(name, value);
-
-    private static BenchFailure Bad(string name, string value) => new($"Bad value for {name}: {value} (see bench/README.md).");
 }

@@ -93,19 +93,8 @@ internal sealed class HangingSendGrid : IAsyncDisposable
     {
         var at = Stopwatch.GetTimestamp();
         Interlocked.Exchange(ref lastAt, at);
-        JsonNode? body;
-        try
-        {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            body = null;
-        }
-
-        // The SendGrid library puts custom_args on the personalization; the message level is allowed too.
-        var personalization = body?["personalizations"]?[0];
-        string? Arg(string name) => (personalization?["custom_args"]?[name] ?? body?["custom_args"]?[name])?.ToString();
+        var body = await SendGridRequestBody.ReadAsync(context.Request, context.RequestAborted);
+        string? Arg(string name) => body.Arg(name);
         var messageId = Guid.NewGuid().ToString("N");
         var hung = Random.Shared.NextDouble() < hang;
         if (Arg("referral_id") is { } referralId && Arg("ledger_key") is { } ledgerKey && Arg("send_id") is { } sendId)
@@ -116,7 +105,7 @@ internal sealed class HangingSendGrid : IAsyncDisposable
                 accepted.Add(request);
             }
 
-            onAccepted(request, personalization?["to"]?[0]?["email"]?.ToString() ?? "");
+            onAccepted(request, body.Recipient);
             if (hung)
             {
                 // Accepted already; only the answer is late, past the client's attempt timeout.
