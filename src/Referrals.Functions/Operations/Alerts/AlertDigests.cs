@@ -57,6 +57,14 @@ public sealed class AlertDigests(
         }
 
         await mail.ClaimAsync(due, now, cancellationToken);
-        return await mail.SendAsync(condition, due, cancellationToken) ? due.Count : 0;
+        if (await mail.SendAsync(condition, due, cancellationToken))
+        {
+            return due.Count;
+        }
+
+        // Refused or unknown: a refused digest goes again at the next run (its rows are Pending again), so every alert
+        // still reaches operators within five minutes; an unknown one waits for its claim timeout either way.
+        await quietPeriods.EndAsync(condition, now, CancellationToken.None);
+        return 0;
     }
 }

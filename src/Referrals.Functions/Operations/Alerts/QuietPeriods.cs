@@ -27,4 +27,20 @@ public sealed class QuietPeriods(
             next.QuietUntil = now + options.Value.QuietPeriod;
             return (next, true);
         }, cancellationToken);
+
+    /// <summary>
+    /// Ends the quiet period opened at <paramref name="openedAt"/> (if no one has opened a later one), for a digest that
+    /// did not go out: what it held is sent at the next digest run, not a whole quiet period later.
+    /// </summary>
+    public Task EndAsync(AlertCondition condition, DateTimeOffset openedAt, CancellationToken cancellationToken) =>
+        ledger.ChangeAsync<QuietPeriodEntity, bool>(AlertEntity.PartitionFor(condition), QuietPeriodEntity.RowKeyValue, current =>
+        {
+            if (current?.QuietUntil != openedAt + options.Value.QuietPeriod)
+            {
+                return (null, false);
+            }
+
+            current.QuietUntil = openedAt;
+            return (current, true);
+        }, cancellationToken);
 }
