@@ -246,6 +246,30 @@ public sealed class AlertTests(AlertFixture fixture)
     }
 
     [Fact]
+    public async Task A_digest_SendGrid_refuses_goes_again_at_the_next_digest_run_not_a_quiet_period_later()
+    {
+        var clock = fixture.NextClock();
+        await using var services = fixture.ServicesAt(clock);
+        var first = await InsertReferralAsync(clock);
+        var waiting = await InsertReferralAsync(clock);
+        await PoisonAsync(services, first); // sent at once: the quiet period opens
+        await PoisonAsync(services, waiting); // collected for the digest
+        Assert.Single(MailsAbout(first, waiting));
+
+        // When the quiet period ends SendGrid refuses for a while (a 429 whose reset is past the gate's wait).
+        clock.Advance(AlertFixture.QuietPeriod + TimeSpan.FromSeconds(1));
+        await services.GetRequiredService<SendGridRateGate>().CloseUntilAsync(clock.GetUtcNow().AddSeconds(30), CancellationToken.None);
+        var digests = services.GetRequiredService<AlertDigests>();
+        await digests.SendDueAsync(CancellationToken.None);
+        Assert.Single(MailsAbout(first, waiting));
+
+        // The timer's next run, a minute on: the refused digest goes now, not after another quiet period.
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await digests.SendDueAsync(CancellationToken.None);
+        Assert.Equal($"Referral {waiting} failed", MailsAbout(waiting).Last().Subject);
+    }
+
+    [Fact]
     public async Task Alerts_and_digests_carry_references_and_links_never_personal_or_health_details()
     {
         var clock = fixture.NextClock();
