@@ -94,7 +94,8 @@ internal sealed class ChildProcess : IAsyncDisposable
             return true;
         }
 
-        using (var signal = Process.Start(new ProcessStartInfo("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
+        // The shell's own kill: a minimal machine may have no kill binary.
+        using (var signal = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", "kill -INT " + process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
         {
             await signal!.WaitForExitAsync();
         }
