@@ -20,7 +20,7 @@ public class TimerOutageTests
     {
         const string name = "TimerOutageProbe";
         var start = new DateTimeOffset(2026, 11, 28, 10, 2, 30, TimeSpan.Zero);
-        var clock = new FakeTimeProvider(start);
+        var clock = new TimerCountingClock(start);
         // Nothing listens on these ports: every status call is refused, as with Azurite stopped.
         var store = new ScheduleStatusStore(new TableClient(new StorageEndpoints(FreePort.Next(), FreePort.Next(), FreePort.Next()).ConnectionString, "timers",
             new TableClientOptions { Retry = { MaxRetries = 0 } }));
@@ -34,12 +34,27 @@ public class TimerOutageTests
 
         await service.StartAsync(CancellationToken.None);
         await Eventually.UntilAsync(() => Task.FromResult(PastDueProbe.Runs[name].Count), n => n >= 1 || service.ExecuteTask!.IsCompleted, TimeSpan.FromSeconds(20), "the start-up run");
-        await Task.Delay(1000);
+        // Advance only once the service waits on the clock for its next run, or the advance would pass unseen.
+        await Eventually.UntilAsync(() => Task.FromResult(clock.TimersCreated), n => n >= 1 || service.ExecuteTask!.IsCompleted, TimeSpan.FromSeconds(20), "the wait for the next run");
         clock.Advance(TimeSpan.FromMinutes(3));
         await Eventually.UntilAsync(() => Task.FromResult(PastDueProbe.Runs[name].Count), n => n >= 2 || service.ExecuteTask!.IsCompleted, TimeSpan.FromSeconds(20), "the scheduled run");
 
         Assert.False(service.ExecuteTask!.IsFaulted, service.ExecuteTask.Exception?.ToString());
         await service.StopAsync(CancellationToken.None);
         Assert.Equal(2, PastDueProbe.Runs[name].Count);
+    }
+}
+
+/// <summary>A fake clock that counts the timers made on it (Task.Delay on a TimeProvider makes one), so a test can tell when something waits on it.</summary>
+internal sealed class TimerCountingClock(DateTimeOffset start) : FakeTimeProvider(start)
+{
+    private int timers;
+
+    public int TimersCreated => Volatile.Read(ref timers);
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        Interlocked.Increment(ref timers);
+        return base.CreateTimer(callback, state, dueTime, period);
     }
 }
