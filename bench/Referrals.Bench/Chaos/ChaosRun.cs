@@ -16,8 +16,8 @@ internal static class ChaosRun
 {
     private static readonly TimeSpan AzuriteStartTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan DevHostStartTimeout = TimeSpan.FromSeconds(90);
-    private static readonly Stopwatch Clock = new();
-    private static string step = "starting";
+    private static readonly RunProgress Run = new();
+    private static Stopwatch Clock => Run.Clock;
 
     public static Task<int> RunAsync(string[] args) =>
         BenchHarness.RunAsync(
@@ -33,7 +33,7 @@ internal static class ChaosRun
                     throw new BenchFailure("the verdict failed: " + string.Join("; ", failures));
                 }
             },
-            () => step,
+            () => Run.CurrentStep,
             Clock);
 
     private static async Task<ChaosVerdict> MeasureAsync(BenchEnvironment environment, ChaosOptions options, string runId, string work, CancellationToken cancellationToken)
@@ -199,11 +199,7 @@ internal static class ChaosRun
         }
     }
 
-    private static void Progress(string message) => Console.Error.WriteLine($"[{Clock.Elapsed.TotalSeconds,5:F0} s] {message}");
+    private static void Progress(string message) => Run.Write(message);
 
-    private static void Step(string message)
-    {
-        step = message;
-        Progress(message);
-    }
+    private static void Step(string message) => Run.Step(message);
 }

@@ -16,8 +16,8 @@ internal static class DuplicatesRun
 {
     private static readonly TimeSpan AzuriteStartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan DevHostStartTimeout = TimeSpan.FromSeconds(90);
-    private static readonly Stopwatch Clock = new();
-    private static string step = "starting";
+    private static readonly RunProgress Run = new();
+    private static Stopwatch Clock => Run.Clock;
 
     public static Task<int> RunAsync(string[] args) =>
         BenchHarness.RunAsync(
@@ -25,7 +25,7 @@ internal static class DuplicatesRun
             () => DuplicatesOptions.Parse(args),
             options => (options.Keep, options.TimeLimit),
             async (options, environment, runId, work, cancellationToken) => DuplicatesReport.Print(await MeasureAsync(environment, options, runId, work, cancellationToken), Console.Out),
-            () => step,
+            () => Run.CurrentStep,
             Clock);
 
     private static async Task<DuplicatesResults> MeasureAsync(BenchEnvironment environment, DuplicatesOptions options, string runId, string work, CancellationToken cancellationToken)
@@ -155,12 +155,8 @@ internal static class DuplicatesRun
         }
     }
 
-    private static void Progress(string message) => Console.Error.WriteLine($"[{Clock.Elapsed.TotalSeconds,5:F0} s] {message}");
+    private static void Progress(string message) => Run.Write(message);
 
-    private static void Step(string message)
-    {
-        step = message;
-        Progress(message);
-    }
+    private static void Step(string message) => Run.Step(message);
 
 }

@@ -30,8 +30,8 @@ internal static class PipelineRun
     // Azurite's request log lags its answers, by a minute or more after a burst.
     private static readonly TimeSpan LogCatchUpTimeout = TimeSpan.FromSeconds(180);
 
-    private static readonly Stopwatch Clock = new();
-    private static string step = "starting";
+    private static readonly RunProgress Run = new();
+    private static Stopwatch Clock => Run.Clock;
 
     public static Task<int> RunAsync(string[] args) =>
         BenchHarness.RunAsync(
@@ -39,7 +39,7 @@ internal static class PipelineRun
             () => PipelineOptions.Parse(args),
             options => (options.Keep, options.TimeLimit),
             async (options, environment, runId, work, cancellationToken) => Report.Print(await MeasureAsync(environment, options, runId, work, cancellationToken), Console.Out),
-            () => step,
+            () => Run.CurrentStep,
             Clock);
 
     private static async Task<PipelineResults> MeasureAsync(BenchEnvironment environment, PipelineOptions options, string runId, string work, CancellationToken cancellationToken)
@@ -221,13 +221,9 @@ internal static class PipelineRun
         return new RoutingSplit(specialist, triage);
     }
 
-    private static void Progress(string message) => Console.Error.WriteLine($"[{Clock.Elapsed.TotalSeconds,5:F0} s] {message}");
+    private static void Progress(string message) => Run.Write(message);
 
     /// <summary>Names what the run is doing now, for the time limit's message, and prints it.</summary>
-    private static void Step(string message)
-    {
-        step = message;
-        Progress(message);
-    }
+    private static void Step(string message) => Run.Step(message);
 
 }
