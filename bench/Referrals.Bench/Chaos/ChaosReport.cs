@@ -28,7 +28,9 @@ internal static class ChaosReport
         output.WriteLine($"| faults | {v.Kills} SIGKILLs of the DevHost; {v.AzuriteRestarts} Azurite restarts ({v.UngracefulAzuriteStops} had to be killed) | {v.Options.Kills}; {v.Options.AzuriteRestarts} | {Met(v.Kills >= v.Options.Kills && v.AzuriteRestarts >= v.Options.AzuriteRestarts)} |");
         output.WriteLine($"| **accepted referrals lost** | {lost.Count} | 0 | {Met(lost.Count == 0)} |");
         output.WriteLine($"| final states | {string.Join(", ", v.Accepted.GroupBy(id => v.Final.Statuses.GetValueOrDefault(id, "missing")).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}"))} | | |");
-        output.WriteLine($"| referrals stored twice for one visitor | {v.Unexpected().Count} | 0 | {Met(v.Unexpected().Count == 0)} |");
+        var unexpected = v.Unexpected();
+        var unexpectedStatuses = unexpected.Count == 0 ? "" : $" ({string.Join(", ", unexpected.GroupBy(u => u.Status).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}"))})";
+        output.WriteLine($"| referrals stored twice for one visitor | {unexpected.Count}{unexpectedStatuses} | 0 | {Met(unexpected.Count == 0)} |");
         output.WriteLine($"| SendGrid requests | {v.Requests.Count}: {accepted} accepted ({v.Requests.Count(r => r.Answer == Answer.Hung)} of them hung past the attempt timeout), {v.Requests.Count(r => r.Answer == Answer.ServerError)} answered 5xx, {v.Requests.Count(r => r.Answer == Answer.RateLimited)} answered 429 in {v.Bursts.Count} bursts, {v.Requests.Count(r => r.Answer == Answer.Rejected)} refused with 400 ({v.RejectedReferrals.Count} referrals' confirmations) | | |");
         output.WriteLine($"| duplicates | {duplicates.Sum(d => d.ExtraCopies)} extra copies of {duplicates.Sum(d => d.Distinct)} distinct emails (by kind below) | | |");
         output.WriteLine($"| duplicates per 1,000 emails | {N(perThousand)} | ≤ 1 | {Met(perThousand <= ChaosVerdict.DuplicateGoalPerThousand)} |");

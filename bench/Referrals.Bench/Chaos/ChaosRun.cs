@@ -100,7 +100,8 @@ internal static class ChaosRun
         Progress($"every visitor has an answer: {submissions.Count(s => s.Reference is not null)} accepted");
         await faulting;
         var lastFaultAt = faults.LastFaultEndedAt;
-        Step("faults done; waiting until every accepted referral has its emails or is parked, and every parked one is alerted");
+        Step("faults done; waiting until every accepted referral has its emails or is parked, every parked one is alerted, "
+            + "and every referral a dead request left behind is reconciled");
         var accepted = submissions.Where(s => s.Reference is not null).Select(s => s.Reference!).ToList();
         var drainedAt = await WaitForDrainAsync(accepted, sendGrid, state, host, options, cancellationToken);
         var drainTime = Stopwatch.GetElapsedTime(lastFaultAt, drainedAt);
@@ -145,6 +146,7 @@ internal static class ChaosRun
         IReadOnlyList<string> accepted, ChaosSendGrid sendGrid, ChaosState state, RestartingDevHost host, ChaosOptions options, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        var answered = accepted.ToHashSet();
         while (true)
         {
             var parked = await state.ParkedAsync(cancellationToken);
@@ -153,7 +155,9 @@ internal static class ChaosRun
             var waiting = accepted.Where(r => !ChaosVerdict.HasItsEmails(emails, r) && !parked.ContainsKey(r)).ToList();
             var now = TimeProvider.System.GetUtcNow();
             var alertsDue = parked.Where(p => ChaosVerdict.PoisonAlertAt(requests, p.Key) is null && now - p.Value < ChaosVerdict.PoisonAlertGoal).ToList();
-            if (waiting.Count == 0 && alertsDue.Count == 0)
+            // Orphans are read only once the rest has drained: the query scans the table.
+            var orphans = waiting.Count == 0 && alertsDue.Count == 0 ? await state.UnansweredReceivedAsync(answered, cancellationToken) : null;
+            if (orphans == 0)
             {
                 return Stopwatch.GetTimestamp();
             }
@@ -161,7 +165,8 @@ internal static class ChaosRun
             if (clock.Elapsed > options.DrainTimeout)
             {
                 // Not a bench failure: the verdict names what is missing, and the run fails on it.
-                Progress($"drain timeout: {waiting.Count} referrals still without their emails, {alertsDue.Count} parked without an alert");
+                Progress($"drain timeout: {waiting.Count} referrals still without their emails, {alertsDue.Count} parked without an alert, "
+                    + $"{orphans?.ToString(CultureInfo.InvariantCulture) ?? "?"} unanswered referrals not yet reconciled");
                 return Stopwatch.GetTimestamp();
             }
 

@@ -51,6 +51,30 @@ internal sealed class ChaosState(string connectionString)
         }
     }
 
+    /// <summary>
+    /// Referrals that no visitor was answered with and that are still Received: a request that died after storing
+    /// its referral left it, and the app's reconciler has not yet folded it into the answered one (as a stub).
+    /// Null while Azurite restarts.
+    /// </summary>
+    public async Task<int?> UnansweredReceivedAsync(IReadOnlySet<string> answered, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var count = 0;
+            var filter = TableClient.CreateQueryFilter($"RowKey eq {"referral"} and Status eq {"Received"}");
+            await foreach (var row in referrals.QueryAsync<TableEntity>(filter, select: ["PartitionKey"], cancellationToken: cancellationToken))
+            {
+                count += answered.Contains(row.PartitionKey) ? 0 : 1;
+            }
+
+            return count;
+        }
+        catch (Exception e) when (Unreachable(e, cancellationToken))
+        {
+            return null;
+        }
+    }
+
     public async Task<FinalState> ReadFinalAsync(CancellationToken cancellationToken)
     {
         var statuses = new Dictionary<string, string>();

@@ -88,10 +88,10 @@ internal sealed partial record ChaosVerdict(
     }
 
     /// <summary>Referrals stored that no visitor was answered with, other than repeat stubs: a retry that made a second referral.</summary>
-    public IReadOnlyList<string> Unexpected()
+    public IReadOnlyList<(string ReferralId, string Status)> Unexpected()
     {
         var accepted = Accepted.ToHashSet();
-        return [.. Final.Statuses.Where(s => !accepted.Contains(s.Key) && s.Value != "Duplicate").Select(s => s.Key)];
+        return [.. Final.Statuses.Where(s => !accepted.Contains(s.Key) && s.Value != "Duplicate").Select(s => (s.Key, s.Value))];
     }
 
     public IReadOnlyList<SendGridRequest> Early => [.. Requests.Where(r => r.Early)];
