@@ -2,6 +2,7 @@ using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Referrals.Core.Referrals;
 using Referrals.Functions.Storage;
 using Referrals.Functions.Web;
@@ -13,13 +14,16 @@ namespace Referrals.Functions.Intake;
 /// status word (<see cref="PublicStatus"/>) and dates only: no history text, reasons, specialist ids or flags. A
 /// duplicate's stub reads exactly like a new referral. Operators have GET /api/ops/referrals/{id}/routing.
 /// </summary>
-public sealed class GetReferralStatus([FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals)
+public sealed class GetReferralStatus([FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals, ILogger<GetReferralStatus> logger)
 {
     [Function(nameof(GetReferralStatus))]
-    public async Task<IResult> Run(
+    public Task<IResult> Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "referrals/{id}")] HttpRequest request,
         string id,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        StorageUnavailable.AnswerAsync(request.HttpContext, logger, () => AnswerAsync(id, cancellationToken), StorageUnavailable.Problem);
+
+    private async Task<IResult> AnswerAsync(string id, CancellationToken cancellationToken)
     {
         var referral = ReferralId.IsWellFormed(id) ? await referrals.FindReferralAsync(id, cancellationToken) : null;
         if (referral is null)

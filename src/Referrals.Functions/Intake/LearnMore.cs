@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Referrals.Core.Referrals;
 using Referrals.Functions.Storage;
 
@@ -13,8 +14,11 @@ namespace Referrals.Functions.Intake;
 /// The blog's "learn more" links: records the click (topic, post, utm values, time; no personal data, no address)
 /// and sends the visitor on to the form with the topic and source carried along. Never an error page.
 /// </summary>
-public sealed class LearnMore([FromKeyedServices(StorageNames.ClicksTable)] TableClient clicks, TimeProvider clock)
+public sealed partial class LearnMore([FromKeyedServices(StorageNames.ClicksTable)] TableClient clicks, TimeProvider clock, ILogger<LearnMore> logger)
 {
+    /// <summary>How long the visitor may wait for the click to be counted.</summary>
+    public static readonly TimeSpan ClickBudget = TimeSpan.FromSeconds(2);
+
     [Function(nameof(LearnMore))]
     public async Task<IResult> Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "learn-more/{topic}")] HttpRequest request,
@@ -42,15 +46,23 @@ public sealed class LearnMore([FromKeyedServices(StorageNames.ClicksTable)] Tabl
             }
         }
 
+        // A lost click count must never stand between a visitor and the form: not a refusal, not an outage, and not
+        // the storage client's retries while storage is away, so the count gets a short budget of its own.
+        using var budget = new CancellationTokenSource(ClickBudget, clock);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
         try
         {
-            await clicks.AddEntityAsync(click, cancellationToken);
+            await clicks.AddEntityAsync(click, bounded.Token);
         }
-        catch (Azure.RequestFailedException)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested
+            && (e is Azure.RequestFailedException or OperationCanceledException || StorageOutage.IsTransient(e)))
         {
-            // A lost click count must never stand between a visitor and the form.
+            LogClickNotCounted(e);
         }
 
         return TypedResults.Redirect(InterestForm.FormPath + carried.ToQueryString());
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A learn-more click was not counted; the visitor went on to the form")]
+    private partial void LogClickNotCounted(Exception exception);
 }

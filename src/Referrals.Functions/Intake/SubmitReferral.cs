@@ -16,9 +16,6 @@ namespace Referrals.Functions.Intake;
 /// </summary>
 public sealed class SubmitReferral(IntakeRequest intake, InterestForm form, ThanksToken thanks, IOptions<WebOptions> web, TimeProvider clock)
 {
-    /// <summary>How long a client should wait before retrying while storage is unreachable.</summary>
-    public static readonly TimeSpan StorageUnavailableRetryAfter = TimeSpan.FromSeconds(10);
-
     [Function(nameof(SubmitReferral))]
     public async Task<IResult> Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", "options", Route = "referrals")] HttpRequest request,
@@ -46,7 +43,7 @@ public sealed class SubmitReferral(IntakeRequest intake, InterestForm form, Than
         {
             // Storage is away: whether the referral was stored is unknown, so the client retries with the same
             // Idempotency-Key (or form stamp), which answers it either way. Never a 500.
-            answer = new IntakeAnswer(IntakeAnswerKind.StorageUnavailable, RetryAfter: StorageUnavailableRetryAfter);
+            answer = new IntakeAnswer(IntakeAnswerKind.StorageUnavailable, RetryAfter: StorageUnavailable.RetryAfter);
         }
 
         if (answer.RetryAfter > TimeSpan.Zero)

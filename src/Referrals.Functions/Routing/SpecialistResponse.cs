@@ -27,9 +27,13 @@ public sealed partial class SpecialistResponse(
     ILogger<SpecialistResponse> logger)
 {
     [Function(nameof(SpecialistResponse))]
-    public async Task<IResult> Run(
+    public Task<IResult> Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", Route = "specialist/respond")] HttpRequest request,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        StorageUnavailable.AnswerAsync(request.HttpContext, logger, () => AnswerAsync(request, cancellationToken), () => StorageUnavailable.Page(request.HttpContext,
+            "Please try again in a minute", "We could not reach this referral just now. Please use the link in your email again in a minute."));
+
+    private async Task<IResult> AnswerAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var isPost = HttpMethods.IsPost(request.Method);
         var form = isPost && request.HasFormContentType ? await request.ReadFormAsync(cancellationToken) : null;

@@ -2,6 +2,7 @@ using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Referrals.Core.Security;
 using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
@@ -10,12 +11,16 @@ using Referrals.Functions.Web;
 namespace Referrals.Functions.Routing;
 
 /// <summary>The triage coordinator's view of a referral nobody matched, behind the signed link in their email.</summary>
-public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals, ReferralLinks links)
+public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals, ReferralLinks links, ILogger<TriageReferral> logger)
 {
     [Function(nameof(TriageReferral))]
-    public async Task<IResult> Run(
+    public Task<IResult> Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "triage/referral")] HttpRequest request,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        StorageUnavailable.AnswerAsync(request.HttpContext, logger, () => AnswerAsync(request, cancellationToken),
+            () => StorageUnavailable.Page(request.HttpContext, "Please try again in a minute", "We could not reach this referral just now. Please use the link in your email again in a minute."));
+
+    private async Task<IResult> AnswerAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var (referral, claims, refusal) = await links.OpenAsync(referrals, request, LinkAction.Triage, "Please use the link in your most recent email.", cancellationToken);
         if (refusal is not null)
