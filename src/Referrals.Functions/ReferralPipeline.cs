@@ -146,6 +146,15 @@ public sealed class EmailOptions
     [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// A move made outside a queue trigger (a specialist's answer, an operator's assignment or re-route, an SLA reminder
+    /// or timeout) queues its emails twice: once held back this long, before the move is saved, and once at once, after.
+    /// If the process dies or storage goes away between the save and the second message, the first still sends what the
+    /// new state calls for; otherwise it finds nothing left to send. A queue-triggered move needs none: its message comes back.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan BackstopAfter { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>SendGrid validates but does not deliver (answers 200): for staging.</summary>
     public bool SandboxMode { get; set; }
 

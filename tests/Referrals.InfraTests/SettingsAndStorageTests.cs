@@ -21,6 +21,7 @@ public class SettingsAndStorageTests
         ["Email:SendGridHost"] = "defaults to https://api.sendgrid.com; only local runs point it at the DevHost's mail sink",
         ["Email:UnknownOutcomeGrace"] = CodeDefault,
         ["Email:ClaimTimeout"] = CodeDefault,
+        ["Email:BackstopAfter"] = CodeDefault,
         ["Email:Templates"] = "optional SendGrid dynamic templates; without one the repository's content is sent",
         ["Email:Resilience:MaxRetryAttempts"] = CodeDefault,
         ["Email:Resilience:BaseDelay"] = CodeDefault,

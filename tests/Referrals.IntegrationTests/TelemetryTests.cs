@@ -208,6 +208,26 @@ public partial class TelemetryTests(TelemetryFixture fixture)
     }
 
     [Fact]
+    public async Task A_held_back_message_counts_its_queue_wait_from_when_it_became_visible()
+    {
+        // As queued (the backstop of a move made outside a queue trigger), and read back as the trigger reads it.
+        var held = JsonSerializer.Deserialize<ReferralMessage>(
+            JsonSerializer.Serialize(new ReferralMessage("R-ABCDE-FGHJK", HeldBack: TimeSpan.FromMinutes(2)), JsonSerializerOptions.Web), JsonSerializerOptions.Web)!;
+        Assert.Equal(TimeSpan.FromMinutes(2), held.HeldBack);
+        ActivityTraceId? seen = null;
+
+        // Inserted 2 minutes and 1 second ago, visible for the last second.
+        await ((QueueConsumer?)null).ConsumeAsync(StorageNames.NotificationQueue, "notify", held, DateTimeOffset.UtcNow.AddMinutes(-2).AddSeconds(-1), () =>
+        {
+            seen = Activity.Current?.TraceId;
+            return Task.CompletedTask;
+        });
+
+        var wait = Assert.Single(fixture.SpansOf(seen!.Value), s => s.DisplayName == ReferralTelemetry.QueueWaitSpan);
+        Assert.InRange(wait.Duration, TimeSpan.FromSeconds(0.9), TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
     public async Task No_exported_span_carries_personal_data_a_signed_token_or_a_function_key()
     {
         ActivityTraceId trace;

@@ -71,7 +71,7 @@ public sealed partial class SendNotifications(
             // up, never come back early.
             var wait = TimeSpan.FromSeconds(Math.Max(0, Math.Ceiling((later.At - clock.GetUtcNow()).TotalSeconds)));
             await queues.Notifications(later is HeldException { Urgent: true }).SendMessageAsync(
-                System.Text.Json.JsonSerializer.Serialize(message, System.Text.Json.JsonSerializerOptions.Web),
+                System.Text.Json.JsonSerializer.Serialize(message with { HeldBack = wait }, System.Text.Json.JsonSerializerOptions.Web),
                 wait,
                 cancellationToken: cancellationToken);
             LogComeBackLater(message.ReferralId, later.At);

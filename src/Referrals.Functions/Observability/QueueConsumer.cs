@@ -35,7 +35,8 @@ public static class QueueConsumerExtensions
                 [new("messaging.system", QueueTracing.MessagingSystem), new(ReferralTelemetry.QueueTag, destination), new("messaging.operation.type", "process")],
                 // The invocation's span belongs to the host's trace (or none, in the DevHost): linked, not parent.
                 invocation is null || parent == default ? null : [new ActivityLink(invocation.Context)]);
-            if (insertedAt is { } inserted)
+            // A held-back message (a backstop) was not waiting while it was invisible.
+            if (insertedAt?.Add(message.HeldBack ?? TimeSpan.Zero) is { } inserted)
             {
                 var wait = now - inserted;
                 consumer?.Metrics.QueueWait(destination, wait);

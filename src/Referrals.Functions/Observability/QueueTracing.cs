@@ -15,7 +15,8 @@ public static class QueueTracing
     public const string MessagingSystem = "azure_storage_queues";
 
     /// <summary>Sends what <paramref name="body"/> makes of the traceparent of a producer span around the send.</summary>
-    public static async Task PublishAsync(QueueClient queue, Func<string?, string> body, CancellationToken cancellationToken)
+    /// <param name="visibilityTimeout">Keeps the message invisible this long (a backstop); null: visible at once.</param>
+    public static async Task PublishAsync(QueueClient queue, Func<string?, string> body, CancellationToken cancellationToken, TimeSpan? visibilityTimeout = null)
     {
         var destination = StorageNames.WithoutUrgency(queue.Name);
         // Outside any trace (a timer in the DevHost, a test) there is nothing to continue: the consumer starts the trace.
@@ -25,7 +26,7 @@ public static class QueueTracing
         activity?.SetTag("messaging.operation.type", "send");
         try
         {
-            await queue.SendMessageAsync(body(TraceParent(activity ?? Activity.Current)), cancellationToken);
+            await queue.SendMessageAsync(body(TraceParent(activity ?? Activity.Current)), visibilityTimeout, timeToLive: null, cancellationToken);
         }
         catch (Exception e)
         {

@@ -125,6 +125,7 @@ public sealed partial class AssignReferral(
                 ["Ranked"] = "[]",
                 ["Excluded"] = "[]",
             };
+            await queues.NotifyLaterAsync(referral, cancellationToken);
             await referrals.SaveAsync(referral, assigned, [decision, OperatorAudit.ReferralRow(entry)], cancellationToken);
         }
         catch (Exception e)

@@ -22,6 +22,7 @@ namespace Referrals.Functions.Operations;
 public sealed partial class RerouteReferral(
     [FromKeyedServices(StorageNames.ReferralsTable)] TableClient referrals,
     ReferralRouter router,
+    PipelineQueues queues,
     OperatorAudit audit,
     OperatorIdentity identity,
     TimeProvider clock,
@@ -80,6 +81,7 @@ public sealed partial class RerouteReferral(
 
         var previous = referral.AssignedSpecialistId;
         var entry = new AuditEntry(clock.GetUtcNow(), keyName, Action, id, AuditReasons.Scrub(reason, referral), previous is null ? "from=triage" : $"from={previous}");
+        await queues.NotifyLaterAsync(referral, cancellationToken);
         try
         {
             // An open offer's specialist gets their unit of capacity back once the new assignment is written.

@@ -53,12 +53,14 @@ public sealed partial class SlaMonitor(
                 {
                     var silent = referral.AssignedSpecialistId;
                     referralCase.TimeOut(referral.Assignment);
+                    await queues.NotifyLaterAsync(referral, cancellationToken);
                     await router.RerouteAsync(referral, referralCase, cancellationToken);
                     LogTimedOut(referral.PartitionKey, silent);
                     rerouted++;
                 }
                 else if (referralCase.Remind(referral.Assignment))
                 {
+                    await queues.NotifyLaterAsync(referral, cancellationToken);
                     await referrals.SaveAsync(referral, referralCase, cancellationToken);
                     await queues.NotifyAsync(referral, cancellationToken);
                     reminded++;

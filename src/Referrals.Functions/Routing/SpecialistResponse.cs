@@ -85,6 +85,7 @@ public sealed partial class SpecialistResponse(
                     var acceptedAt = clock.GetUtcNow();
                     var accepted = referral.ToCase();
                     accepted.Accept(claims.Subject, claims.Assignment, acceptedAt);
+                    await queues.NotifyLaterAsync(referral, cancellationToken);
                     await referrals.SaveAsync(referral, accepted, cancellationToken);
                     await queues.NotifyAsync(referral, cancellationToken);
                     await directory.AcceptOfferAsync(claims.Subject, acceptedAt, cancellationToken);
@@ -99,6 +100,7 @@ public sealed partial class SpecialistResponse(
 
                     var declined = referral.ToCase();
                     declined.Decline(claims.Subject, claims.Assignment, reason.Label);
+                    await queues.NotifyLaterAsync(referral, cancellationToken);
                     await router.RerouteAsync(referral, declined, cancellationToken);
                     LogAnswered(referral.PartitionKey, claims.Subject, "declined");
                     return Page(StatusCodes.Status200OK, "Thank you: declined", $"Referral {referral.PartitionKey} will be offered to another specialist.");

@@ -13,8 +13,11 @@ public sealed class PipelineQueues(
     [FromKeyedServices(StorageNames.UrgentIntakeQueue)] QueueClient urgentIntake,
     [FromKeyedServices(StorageNames.NotificationQueue)] QueueClient notifications,
     [FromKeyedServices(StorageNames.UrgentNotificationQueue)] QueueClient urgentNotifications,
-    Observability.PipelineMetrics? metrics = null)
+    Observability.PipelineMetrics? metrics = null,
+    Microsoft.Extensions.Options.IOptions<EmailOptions>? email = null)
 {
+    private readonly TimeSpan backstopAfter = (email?.Value ?? new EmailOptions()).BackstopAfter;
+
     public QueueClient Intake(bool urgent) => urgent ? urgentIntake : intake;
 
     public QueueClient Notifications(bool urgent) => urgent ? urgentNotifications : notifications;
@@ -26,6 +29,14 @@ public sealed class PipelineQueues(
     /// <summary>Queues the referral's emails (the ledger sends only what is still missing).</summary>
     public Task NotifyAsync(string referralId, bool urgent, CancellationToken cancellationToken) =>
         Notifications(urgent).SendReferralAsync(referralId, cancellationToken);
+
+    /// <summary>
+    /// Before a move made outside a queue trigger is saved: a message that becomes visible only after
+    /// <see cref="EmailOptions.BackstopAfter"/>, so the move's emails go out even if nothing runs after the save.
+    /// A move that is not saved leaves it nothing to send; the ledger sends nothing twice.
+    /// </summary>
+    public Task NotifyLaterAsync(ReferralEntity referral, CancellationToken cancellationToken) =>
+        Notifications(referral.Urgent).SendReferralLaterAsync(referral.PartitionKey, backstopAfter, cancellationToken);
 
     /// <summary>
     /// Queues the emails for the state <paramref name="referral"/> was just moved to, and counts the move: every

@@ -49,12 +49,15 @@ public static class StorageNames
 /// suppressed, not sent.
 /// <see cref="TraceParent"/> is the W3C traceparent of the span that queued it: the referral's trace (and correlation
 /// id) continues in the function that takes it. Messages queued before it existed have none and still work.
+/// <see cref="HeldBack"/> is how long the message was queued invisible (a backstop, <see cref="EmailOptions.BackstopAfter"/>):
+/// its queue wait counts from when it became visible.
 public sealed record ReferralMessage(
     string ReferralId,
     string? DuplicateId = null,
     string? WithdrawnSpecialistId = null,
     bool NoticeCapped = false,
-    [property: System.Text.Json.Serialization.JsonPropertyName("traceparent")] string? TraceParent = null);
+    [property: System.Text.Json.Serialization.JsonPropertyName("traceparent")] string? TraceParent = null,
+    TimeSpan? HeldBack = null);
 
 public static class ReferralQueues
 {
@@ -66,6 +69,10 @@ public static class ReferralQueues
     public static Task SendReferralAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, CancellationToken cancellationToken) =>
         queue.SendAsync(new ReferralMessage(referralId), cancellationToken);
 
+    /// <summary>A message that stays invisible for <paramref name="heldBack"/> before any trigger can take it.</summary>
+    public static Task SendReferralLaterAsync(this Azure.Storage.Queues.QueueClient queue, string referralId, TimeSpan heldBack, CancellationToken cancellationToken) =>
+        queue.SendAsync(new ReferralMessage(referralId, HeldBack: heldBack), cancellationToken);
+
     public static Task SendDuplicateNoticeAsync(this Azure.Storage.Queues.QueueClient queue, string ownerId, string duplicateId, bool capped, CancellationToken cancellationToken) =>
         queue.SendAsync(new ReferralMessage(ownerId, DuplicateId: duplicateId, NoticeCapped: capped), cancellationToken);
 
@@ -73,5 +80,5 @@ public static class ReferralQueues
         queue.SendAsync(new ReferralMessage(referralId, WithdrawnSpecialistId: specialistId), cancellationToken);
 
     private static Task SendAsync(this Azure.Storage.Queues.QueueClient queue, ReferralMessage message, CancellationToken cancellationToken) =>
-        Observability.QueueTracing.PublishAsync(queue, traceParent => System.Text.Json.JsonSerializer.Serialize(message with { TraceParent = traceParent }, Json), cancellationToken);
+        Observability.QueueTracing.PublishAsync(queue, traceParent => System.Text.Json.JsonSerializer.Serialize(message with { TraceParent = traceParent }, Json), cancellationToken, message.HeldBack);
 }
