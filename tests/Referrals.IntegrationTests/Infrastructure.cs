@@ -174,8 +174,8 @@ public sealed class PipelineFixture : IAsyncLifetime
         ["Email:FromAddress"] = "referrals@clinic.test",
         ["Email:FromName"] = "Clinic referrals",
         ["Email:TriageAddress"] = "triage@clinic.test",
-        // Held-back emails (a specialist's answer, an operator's action, the SLA monitor) come back within the tests,
-        // so every such test also runs with its backstop racing the usual message, which must not send anything twice.
+        // Held-back messages (a specialist's answer, an operator's action, the SLA monitor) come back within the tests,
+        // so those tests also run with the held-back message racing the usual one (BackstopTests make it the only one).
         ["Email:BackstopAfter"] = "00:00:02",
         ["Routing:OperatorsAddress"] = "operators@clinic.test",
         // Tests across the shared host each expect their own operator alert at once; the quiet period has AlertTests.

@@ -141,7 +141,7 @@ public sealed partial class AssignReferral(
         }
 
         // As routing does: the specialist's offer email (and the rest the state calls for) goes through the ledger.
-        await queues.NotifyAsync(referral, cancellationToken);
+        await queues.NotifyAfterHeldBackAsync(referral, cancellationToken);
         await audit.RecordAsync(entry, cancellationToken);
         LogAssigned(id, specialist.Id, keyName, exceeded is not null);
         return TypedResults.Ok(new { id, status = referral.Status, specialistId = referral.AssignedSpecialistId });

@@ -62,7 +62,7 @@ public sealed partial class SlaMonitor(
                 {
                     await queues.NotifyLaterAsync(referral, cancellationToken);
                     await referrals.SaveAsync(referral, referralCase, cancellationToken);
-                    await queues.NotifyAsync(referral, cancellationToken);
+                    await queues.NotifyAfterHeldBackAsync(referral, cancellationToken);
                     reminded++;
                 }
             }

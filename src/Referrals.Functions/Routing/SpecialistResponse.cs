@@ -87,7 +87,7 @@ public sealed partial class SpecialistResponse(
                     accepted.Accept(claims.Subject, claims.Assignment, acceptedAt);
                     await queues.NotifyLaterAsync(referral, cancellationToken);
                     await referrals.SaveAsync(referral, accepted, cancellationToken);
-                    await queues.NotifyAsync(referral, cancellationToken);
+                    await queues.NotifyAfterHeldBackAsync(referral, cancellationToken);
                     await directory.AcceptOfferAsync(claims.Subject, acceptedAt, cancellationToken);
                     LogAnswered(referral.PartitionKey, claims.Subject, "accepted");
                     return Page(StatusCodes.Status200OK, "Thank you: accepted", $"Referral {referral.PartitionKey} is yours. The person has been told that you will contact them.");

@@ -7,8 +7,8 @@ namespace Referrals.Functions.Web;
 
 /// <summary>
 /// What a visitor or a specialist is answered while storage is away (stopped, restarting, overloaded): a 503 with
-/// Retry-After that says to try again, never the host's bare 500. Trying again is safe: each of these actions reads
-/// the referral first and finds whatever it had already written.
+/// Retry-After that says to try again, never the host's bare 500. Trying again does no harm: each of these actions
+/// reads the referral first and finds whatever it had already written.
 /// </summary>
 internal static partial class StorageUnavailable
 {
