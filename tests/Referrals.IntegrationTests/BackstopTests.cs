@@ -13,6 +13,7 @@ using Microsoft.Extensions.Time.Testing;
 using Referrals.Core.Referrals;
 using Referrals.Functions;
 using Referrals.Functions.Operations;
+using Referrals.Functions.Operations.Audit;
 using Referrals.Functions.Routing;
 using Referrals.Functions.Security;
 using Referrals.Functions.Storage;
@@ -167,6 +168,10 @@ public class BackstopTests(PipelineFixture fixture)
         Assert.Equal(StatusCodes.Status200OK, Assert.IsAssignableFrom<IStatusCodeHttpResult>(answer).StatusCode);
         Assert.Equal(1, ordinary.Failed);
         Assert.Equal(("sp-013", nameof(ReferralStatus.Routed)), ((await ReferralAsync(id)).AssignedSpecialistId, (await ReferralAsync(id)).Status));
+        // The action went on past the failed send: the day's audit log has it.
+        var audit = new TableClient(fixture.Azurite.ConnectionString, StorageNames.OperatorAuditTable);
+        var logged = audit.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {OperatorAudit.DayKey(now)} and ReferralId eq {id}"));
+        Assert.Contains(await logged.ToListAsync(), r => r.GetString("Action") == AssignReferral.Action);
         await Eventually.UntilAsync(() => MailsAsync($"New referral {id}"), m => m.Count > 0, TimeSpan.FromSeconds(30), "the specialist's offer, from the held-back message");
     }
 

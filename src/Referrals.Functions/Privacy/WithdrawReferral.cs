@@ -27,8 +27,8 @@ public sealed partial class WithdrawReferral(
     public Task<IResult> Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", Route = "withdraw")] HttpRequest request,
         CancellationToken cancellationToken) =>
-        StorageUnavailable.AnswerAsync(request.HttpContext, logger, () => AnswerAsync(request, cancellationToken), () => StorageUnavailable.Page(request.HttpContext,
-            "Please try again in a minute", "We could not reach your request just now. Please use the link again in a minute. If you need support now, you can call or text 988 at any time."));
+        StorageUnavailable.AnswerAsync(request.HttpContext, logger, () => AnswerAsync(request, cancellationToken),
+            () => StorageUnavailable.Page(request.HttpContext, "We could not reach your request just now. Please use the link again in a minute. If you need support now, you can call or text 988 at any time."));
 
     private async Task<IResult> AnswerAsync(HttpRequest request, CancellationToken cancellationToken)
     {

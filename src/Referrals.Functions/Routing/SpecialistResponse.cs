@@ -30,8 +30,8 @@ public sealed partial class SpecialistResponse(
     public Task<IResult> Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", Route = "specialist/respond")] HttpRequest request,
         CancellationToken cancellationToken) =>
-        StorageUnavailable.AnswerAsync(request.HttpContext, logger, () => AnswerAsync(request, cancellationToken), () => StorageUnavailable.Page(request.HttpContext,
-            "Please try again in a minute", "We could not reach this referral just now. Please use the link in your email again in a minute."));
+        StorageUnavailable.AnswerAsync(request.HttpContext, logger, () => AnswerAsync(request, cancellationToken),
+            () => StorageUnavailable.Page(request.HttpContext, "We could not reach this referral just now. Please use the link in your email again in a minute."));
 
     private async Task<IResult> AnswerAsync(HttpRequest request, CancellationToken cancellationToken)
     {

@@ -18,7 +18,7 @@ public sealed class TriageReferral([FromKeyedServices(StorageNames.ReferralsTabl
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "triage/referral")] HttpRequest request,
         CancellationToken cancellationToken) =>
         StorageUnavailable.AnswerAsync(request.HttpContext, logger, () => AnswerAsync(request, cancellationToken),
-            () => StorageUnavailable.Page(request.HttpContext, "Please try again in a minute", "We could not reach this referral just now. Please use the link in your email again in a minute."));
+            () => StorageUnavailable.Page(request.HttpContext, "We could not reach this referral just now. Please use the link in your email again in a minute."));
 
     private async Task<IResult> AnswerAsync(HttpRequest request, CancellationToken cancellationToken)
     {

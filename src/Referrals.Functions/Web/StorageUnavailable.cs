@@ -32,9 +32,9 @@ internal static partial class StorageUnavailable
     public static IResult Problem() =>
         Problems.Of(StatusCodes.Status503ServiceUnavailable, "The service is briefly unavailable.", "Please try again in a few seconds.");
 
-    /// <summary>For pages: what to do, in the page's own words.</summary>
-    public static IResult Page(HttpContext context, string title, string message) =>
-        HtmlPage.Message(context, StatusCodes.Status503ServiceUnavailable, title, message);
+    /// <summary>For the signed-link pages: <paramref name="message"/> says what could not be reached and which link to use again.</summary>
+    public static IResult Page(HttpContext context, string message) =>
+        HtmlPage.Message(context, StatusCodes.Status503ServiceUnavailable, "Please try again in a minute", message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storage is unavailable; answered 503 with Retry-After")]
     private static partial void LogUnavailable(ILogger logger, Exception exception);
